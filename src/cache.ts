@@ -1,0 +1,665 @@
+/**
+ * createIsrCache: the ISR engine. Freshness is decided in freshness.ts, bytes in codec.ts, storage in
+ * stores/; this file wires them into get / set / getOrSet / purge with single-flight regeneration,
+ * stale-while-revalidate, stale-if-error with backoff, deadlines and fail-open error handling.
+ */
+import { decodeEntry, encodeEntry, type CompressionOptions, type Entry } from './codec.js'
+import { IsrCacheError, describeError } from './errors.js'
+import { classify, type TagRecord } from './freshness.js'
+import { createDefaultReporter } from './report.js'
+import type { Driver, ReadResult, TouchPolicy } from './stores/driver.js'
+import type { MemoryDriver } from './stores/memory.js'
+import { resolveStore, type StoreOption } from './stores/resolve.js'
+import {
+  checkFunction,
+  checkKey,
+  checkKnown,
+  checkObject,
+  checkPath,
+  checkTags,
+  implicitTags,
+  layoutTag,
+  pageTag,
+  seconds,
+} from './validate.js'
+
+const DAY = 24 * 60 * 60
+const YEAR = 365 * DAY
+
+/** Options of `createIsrCache`. Durations are in seconds. */
+export interface IsrCacheOptions {
+  /**
+   * Where entries live: `'memory://'`, `'redis://…'` / `'rediss://…'` (needs `@keyv/redis`),
+   * `'sqlite://path/to/file.sqlite'` (needs `@keyv/sqlite`), a `Keyv` instance, any keyv store, or a `Map`.
+   * Default: in memory, bounded by `maxMemoryBytes`.
+   */
+  store?: StoreOption
+  /**
+   * Entries are read and written under this namespace (e.g. a build id); other namespaces' entries stay in
+   * the store, unread, so rolling back finds them warm. Tag and path purges apply to every namespace.
+   * Default `'default'`.
+   */
+  namespace?: string
+  /** Prefix of every key this cache writes to a shared store. Default `'isr-cache'`. */
+  prefix?: string
+  /** Default seconds after which an entry is stale (served, and regenerated in the background), or `false`: only a purge makes it stale. Default `false`. */
+  revalidate?: number | false
+  /** Default seconds after which an entry can no longer be served at all. Default one year. */
+  expire?: number
+  /**
+   * Upper bound of any entry's `expire` (larger values are clamped). Purge records are kept this long, which
+   * is what guarantees that a purge is never forgotten while an entry it concerns could still be served.
+   * Default: the larger of `expire` and one year.
+   */
+  maxExpire?: number
+  /** Seconds after the last read when an entry is evicted from the store, whatever its `expire`. Default 31 days (Vercel's rule). */
+  evictUnaccessedAfter?: number
+  /** A read slides the eviction time at most once per key per this many seconds. Default one day (or a quarter of `evictUnaccessedAfter` if smaller). */
+  touchInterval?: number
+  /** Deadline of a store read, in seconds; a read that misses it is a miss. Default 1. */
+  readTimeout?: number
+  /** Deadline of a store write, in seconds; a write that misses it is reported. Default 5. */
+  writeTimeout?: number
+  /** How long tag purge records read from a shared store are reused before being read again, in seconds. Default 1. */
+  tagCacheTtl?: number
+  /** Byte budget of the in-memory store. Default 64 MiB. */
+  maxMemoryBytes?: number
+  /** Compress entry bodies of at least `threshold` bytes (default 16 KiB) with gzip (default) or brotli. Default off. */
+  compression?: false | { threshold?: number; algorithm?: 'gzip' | 'brotli' }
+  /** After a failed background regeneration, wait `initial` seconds before the next try, doubling up to `max`. Default 1 and 60. */
+  retryBackoff?: { initial?: number; max?: number }
+  /** Receives every error the cache handles without throwing. Default: one log line per kind of error per minute. */
+  onError?: (error: IsrCacheError) => void
+  /** Receives an event for every lookup, regeneration, write and purge. */
+  onEvent?: (event: IsrCacheEvent) => void
+  /** The clock, in epoch ms. Default `Date.now`. */
+  now?: () => number
+}
+
+/** Per-entry options of `set` and `getOrSet`. */
+export interface EntryOptions {
+  /** Tags to purge this entry by. */
+  tags?: string | string[]
+  /** The URL path this entry renders, for `revalidatePath`. */
+  path?: string
+  /** Seconds until stale, or `false`. Default: the cache's `revalidate`. */
+  revalidate?: number | false
+  /** Seconds until the entry can no longer be served. Default: the cache's `expire`. */
+  expire?: number
+}
+
+export interface SetOptions extends EntryOptions {
+  /** When the data was produced (epoch ms). Default: now. A write older than the stored entry is skipped. */
+  lastModified?: number
+}
+
+export interface GetOrSetOptions extends EntryOptions {
+  /** Seconds to wait for the regeneration of a stale entry before serving the stale one (which keeps regenerating). Default: serve stale at once. */
+  softTimeout?: number
+  /** Seconds after which a caller stops waiting for a regeneration and gets an `E_HARD_TIMEOUT` error. Default: wait. */
+  hardTimeout?: number
+}
+
+export type CacheStatus = 'hit' | 'stale' | 'miss'
+
+export interface CacheResult<T> {
+  value: T
+  status: 'hit' | 'stale'
+  lastModified: number
+  tags: string[]
+}
+
+export interface GetOrSetResult<T> {
+  value: T
+  status: CacheStatus
+  lastModified: number
+}
+
+/** What a regenerate function is given. */
+export interface RegenerateContext<T> {
+  key: string
+  /** The stale value being replaced, if any. */
+  staleValue: T | undefined
+}
+
+export type IsrCacheEvent =
+  | { type: 'lookup'; key: string; status: CacheStatus }
+  | { type: 'regenerate'; key: string; background: boolean; ok: boolean; durationMs: number }
+  | { type: 'write'; key: string; written: boolean }
+  | { type: 'purge'; tags: string[]; expire: number }
+
+export interface IsrCacheStats {
+  hits: number
+  stale: number
+  misses: number
+  writes: number
+  regenerations: number
+  regenerationErrors: number
+  storeErrors: number
+  decodeErrors: number
+  purges: number
+  /** Regenerations running now. */
+  inflight: number
+}
+
+export interface IsrCache {
+  /** Reads an entry: `hit` (fresh) or `stale`; undefined when missing or expired. Never throws for store failures. */
+  get<T = unknown>(key: string): Promise<CacheResult<T> | undefined>
+  /** Writes an entry, unless the store holds a newer one. Resolves false when skipped or when the store failed (reported). */
+  set(key: string, value: unknown, options?: SetOptions): Promise<boolean>
+  /** ISR in one call: fresh → hit; stale → served while one background regeneration runs; missing → one regeneration shared by all callers. */
+  getOrSet<T>(key: string, regenerate: (context: RegenerateContext<T>) => T | Promise<T>, options?: GetOrSetOptions): Promise<GetOrSetResult<T>>
+  /** Purges by tag: without `expire` (or 0) entries expire now; with `expire` they turn stale now and expire after `expire` seconds. */
+  revalidateTag(tags: string | string[], options?: { expire?: number }): Promise<void>
+  /** Purges the entries of a path (`type: 'page'`, default), or of a path and everything below it (`type: 'layout'`). */
+  revalidatePath(path: string, options?: { type?: 'page' | 'layout'; expire?: number }): Promise<void>
+  /** Removes one entry. */
+  delete(key: string): Promise<void>
+  stats(): IsrCacheStats
+  /** Waits for running regenerations (up to the write deadline) and closes the store connections the cache opened. */
+  close(): Promise<void>
+  /** Which driver serves this cache: 'memory', 'redis', 'sqlite' or 'keyv' (generic). */
+  readonly storeKind: Driver['name']
+}
+
+interface Settings {
+  namespace: string
+  revalidate: number | false
+  expire: number
+  maxExpireMs: number
+  evictMs: number
+  touchIntervalMs: number
+  readTimeoutMs: number
+  writeTimeoutMs: number
+  tagCacheMs: number
+  compression: CompressionOptions | false
+  backoffInitialMs: number
+  backoffMaxMs: number
+}
+
+const OPTION_NAMES = [
+  'store', 'namespace', 'prefix', 'revalidate', 'expire', 'maxExpire', 'evictUnaccessedAfter', 'touchInterval',
+  'readTimeout', 'writeTimeout', 'tagCacheTtl', 'maxMemoryBytes', 'compression', 'retryBackoff', 'onError', 'onEvent', 'now',
+] as const
+const ENTRY_OPTION_NAMES = ['tags', 'path', 'revalidate', 'expire']
+const SET_OPTION_NAMES = [...ENTRY_OPTION_NAMES, 'lastModified']
+const GET_OR_SET_OPTION_NAMES = [...ENTRY_OPTION_NAMES, 'softTimeout', 'hardTimeout']
+
+/** Bounded per-key bookkeeping: drops the oldest insertion past `limit`. */
+class BoundedMap<V> extends Map<string, V> {
+  constructor(private readonly limit: number) {
+    super()
+  }
+  override set(key: string, value: V): this {
+    if (!this.has(key) && this.size >= this.limit) {
+      const oldest = this.keys().next()
+      if (!oldest.done) this.delete(oldest.value)
+    }
+    return super.set(key, value)
+  }
+}
+
+function optionError(message: string): IsrCacheError {
+  return new IsrCacheError('E_INVALID_OPTION', message)
+}
+
+function settingsFrom(options: IsrCacheOptions): Settings {
+  const opt = (name: string, value: unknown, extra?: { positive?: boolean; allowFalse?: boolean }) =>
+    seconds('E_INVALID_OPTION', `option ${name}`, value, extra)
+  const namespace = options.namespace ?? 'default'
+  if (typeof namespace !== 'string' || namespace.length === 0 || namespace.length > 256) {
+    throw optionError(`option namespace must be a non-empty string of at most 256 characters (e.g. a build id); got ${JSON.stringify(namespace)}`)
+  }
+  const revalidate = opt('revalidate', options.revalidate ?? false, { allowFalse: true })
+  const expire = opt('expire', options.expire ?? YEAR, { positive: true }) as number
+  const maxExpire = opt('maxExpire', options.maxExpire ?? Math.max(expire, YEAR), { positive: true }) as number
+  if (expire > maxExpire) throw optionError(`option expire (${expire} s) exceeds option maxExpire (${maxExpire} s); raise maxExpire or lower expire`)
+  if (revalidate !== false && revalidate > expire) {
+    throw optionError(`option revalidate (${revalidate} s) exceeds option expire (${expire} s): entries would expire before turning stale. Lower revalidate or raise expire`)
+  }
+  const evict = opt('evictUnaccessedAfter', options.evictUnaccessedAfter ?? 31 * DAY, { positive: true }) as number
+  const touch = opt('touchInterval', options.touchInterval ?? Math.min(DAY, evict / 4), { positive: true }) as number
+  if (touch >= evict) throw optionError(`option touchInterval (${touch} s) must be shorter than evictUnaccessedAfter (${evict} s)`)
+  const compressionOption = options.compression ?? false
+  let compression: CompressionOptions | false = false
+  if (compressionOption !== false) {
+    const c = checkObject(compressionOption, 'option compression', 'E_INVALID_OPTION')
+    checkKnown(c, ['threshold', 'algorithm'], 'option compression', 'E_INVALID_OPTION')
+    const threshold = c.threshold ?? 16 * 1024
+    if (typeof threshold !== 'number' || !Number.isInteger(threshold) || threshold < 0) {
+      throw optionError(`option compression.threshold must be a whole number of bytes; got ${String(threshold)}`)
+    }
+    const algorithm = c.algorithm ?? 'gzip'
+    if (algorithm !== 'gzip' && algorithm !== 'brotli') {
+      throw optionError(`option compression.algorithm must be "gzip" or "brotli"; got ${JSON.stringify(algorithm)}`)
+    }
+    compression = { threshold, algorithm }
+  }
+  const backoff = checkObject(options.retryBackoff, 'option retryBackoff', 'E_INVALID_OPTION')
+  checkKnown(backoff, ['initial', 'max'], 'option retryBackoff', 'E_INVALID_OPTION')
+  const backoffInitial = opt('retryBackoff.initial', backoff.initial ?? 1) as number
+  const backoffMax = opt('retryBackoff.max', backoff.max ?? 60) as number
+  return {
+    namespace,
+    revalidate,
+    expire,
+    maxExpireMs: maxExpire * 1000,
+    evictMs: evict * 1000,
+    touchIntervalMs: touch * 1000,
+    readTimeoutMs: (opt('readTimeout', options.readTimeout ?? 1, { positive: true }) as number) * 1000,
+    writeTimeoutMs: (opt('writeTimeout', options.writeTimeout ?? 5, { positive: true }) as number) * 1000,
+    tagCacheMs: (opt('tagCacheTtl', options.tagCacheTtl ?? 1) as number) * 1000,
+    compression,
+    backoffInitialMs: backoffInitial * 1000,
+    backoffMaxMs: Math.max(backoffMax, backoffInitial) * 1000,
+  }
+}
+
+/** Rejects after `ms` with `code`, unless `work` settles first. The timer never keeps the process alive. */
+function withDeadline<T>(work: Promise<T>, ms: number, code: 'E_STORE_READ' | 'E_STORE_WRITE', what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new IsrCacheError(code, `${what} missed its ${ms} ms deadline; is the store reachable?`)), ms)
+    timer.unref()
+  })
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer))
+}
+
+/** An entry with the tags a purge must consider (own tags and its path's implicit tags), computed once. */
+type Held = Entry & { allTags: string[] }
+
+function withAllTags(entry: Entry): Held {
+  const held = entry as Held
+  held.allTags ??= entry.path === undefined ? entry.tags : [...entry.tags, ...implicitTags(entry.path)]
+  return held
+}
+
+type Lookup = { held: Held; state: 'fresh' | 'stale' } | undefined
+
+/** Creates an ISR cache. Throws `IsrCacheError` (`E_INVALID_OPTION`, `E_MISSING_PEER`) for bad configuration. */
+export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
+  const given = checkObject(options, 'createIsrCache options', 'E_INVALID_OPTION')
+  checkKnown(given, OPTION_NAMES, 'createIsrCache', 'E_INVALID_OPTION')
+  const settings = settingsFrom(options)
+  const now = options.now ?? Date.now
+  if (typeof now !== 'function') throw optionError('option now must be a function returning epoch milliseconds')
+  for (const name of ['onError', 'onEvent'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'function') throw optionError(`option ${name} must be a function`)
+  }
+  const prefix = options.prefix ?? 'isr-cache'
+  if (typeof prefix !== 'string' || prefix.length === 0 || prefix.length > 256) {
+    throw optionError(`option prefix must be a non-empty string of at most 256 characters; got ${JSON.stringify(prefix)}`)
+  }
+  const maxMemoryBytes = options.maxMemoryBytes ?? 64 * 1024 * 1024
+  if (typeof maxMemoryBytes !== 'number' || !Number.isInteger(maxMemoryBytes) || maxMemoryBytes <= 0) {
+    throw optionError(`option maxMemoryBytes must be a positive whole number of bytes; got ${String(maxMemoryBytes)}`)
+  }
+
+  const stats: IsrCacheStats = {
+    hits: 0, stale: 0, misses: 0, writes: 0, regenerations: 0, regenerationErrors: 0, storeErrors: 0, decodeErrors: 0, purges: 0, inflight: 0,
+  }
+  const sink = options.onError ?? createDefaultReporter()
+  const onEvent = options.onEvent
+  const report = (error: IsrCacheError): void => {
+    if (error.code === 'E_STORE_READ' || error.code === 'E_STORE_WRITE') stats.storeErrors += 1
+    if (error.code === 'E_DECODE') stats.decodeErrors += 1
+    try {
+      sink(error)
+    } catch {
+      // An error sink that throws must not take the cache down with it.
+    }
+  }
+  const emit = (event: IsrCacheEvent): void => {
+    if (onEvent === undefined) return
+    try {
+      onEvent(event)
+    } catch {
+      // Same for event sinks.
+    }
+  }
+
+  const driver = resolveStore(options.store, {
+    prefix,
+    now,
+    maxMemoryBytes,
+    onStoreError: (error) =>
+      report(error instanceof IsrCacheError ? error : new IsrCacheError('E_STORE_READ', `the store reported an error: ${describeError(error)}`, { cause: error })),
+  })
+  // The memory driver answers synchronously; using that keeps an in-memory hit to a map lookup.
+  const memory = driver.name === 'memory' ? (driver as MemoryDriver) : undefined
+
+  const inflight = new Map<string, Promise<Held>>()
+  const backoff = new BoundedMap<{ failures: number; retryAt: number }>(10_000)
+  const touchedAt = new BoundedMap<number>(50_000)
+  const tagCache = new BoundedMap<{ record: TagRecord | undefined; readAt: number }>(100_000)
+  let tagEpoch = 0
+  let closed = false
+
+  const storeKey = (key: string): string => `${settings.namespace}:${key}`
+  const assertOpen = (): void => {
+    if (closed) throw new IsrCacheError('E_CLOSED', 'this cache was closed; create a new one with createIsrCache()')
+  }
+
+  function touchPolicy(key: string, at: number): TouchPolicy {
+    const last = touchedAt.get(key)
+    const due = last === undefined || at - last >= settings.touchIntervalMs
+    if (due) touchedAt.set(key, at)
+    return { until: at + settings.evictMs, due, now: at }
+  }
+
+  /** Tag records, from the local cache while younger than tagCacheTtl, else from the store in one call. */
+  async function tagRecords(tags: readonly string[], at: number): Promise<Array<TagRecord | undefined>> {
+    const missing: string[] = []
+    for (const tag of tags) {
+      const cached = tagCache.get(tag)
+      if (cached === undefined || at - cached.readAt >= settings.tagCacheMs) missing.push(tag)
+    }
+    if (missing.length > 0) {
+      const epoch = tagEpoch
+      try {
+        const records = await withDeadline(driver.readTags(missing), settings.readTimeoutMs, 'E_STORE_READ', 'reading tag records')
+        if (epoch === tagEpoch) missing.forEach((tag, i) => tagCache.set(tag, { record: records[i], readAt: at }))
+        else return tags.map((tag) => records[missing.indexOf(tag)] ?? tagCache.get(tag)?.record)
+      } catch (error) {
+        // Serve with the records last seen: a purge may show late, but the page stays up.
+        report(asStoreError(error, 'E_STORE_READ', 'reading tag records failed'))
+      }
+    }
+    return tags.map((tag) => tagCache.get(tag)?.record)
+  }
+
+  function asStoreError(error: unknown, code: 'E_STORE_READ' | 'E_STORE_WRITE', what: string, key?: string): IsrCacheError {
+    if (error instanceof IsrCacheError) return error
+    return new IsrCacheError(code, `${what} (${driver.name} store): ${describeError(error)}`, { cause: error, key })
+  }
+
+  function judge(held: Held, records: ReadonlyArray<TagRecord | undefined>, at: number): Lookup {
+    const state = classify(held, records, at)
+    return state === 'expired' ? undefined : { held, state }
+  }
+
+  /** The fast path for the memory store: no promise until the caller's. */
+  function lookupSync(key: string): Lookup {
+    const at = now()
+    const slot = memory!.readSync(storeKey(key), { until: at + settings.evictMs, due: true, now: at })
+    if (slot === undefined) return undefined
+    const held = withAllTags(slot.entry)
+    return judge(held, held.allTags.length === 0 ? [] : memory!.readTagsSync(held.allTags), at)
+  }
+
+  async function lookupAsync(key: string): Promise<Lookup> {
+    const at = now()
+    const k = storeKey(key)
+    let read: ReadResult
+    try {
+      read = await withDeadline(driver.read(k, touchPolicy(k, at)), settings.readTimeoutMs, 'E_STORE_READ', `reading "${key}"`)
+    } catch (error) {
+      report(asStoreError(error, 'E_STORE_READ', `reading "${key}" failed; served as a miss`, key))
+      return undefined
+    }
+    if (read === undefined) return undefined
+    let entry: Entry
+    if ('entry' in read) entry = read.entry
+    else {
+      try {
+        entry = await decodeEntry(read.bytes)
+      } catch (error) {
+        report(error instanceof IsrCacheError ? new IsrCacheError(error.code, `${error.message} (key "${key}")`, { cause: error.cause, key }) : asStoreError(error, 'E_STORE_READ', 'decode', key))
+        return undefined
+      }
+    }
+    const held = withAllTags(entry)
+    return judge(held, held.allTags.length === 0 ? [] : await tagRecords(held.allTags, at), at)
+  }
+
+  function lookup(key: string): Lookup | Promise<Lookup> {
+    return memory === undefined ? lookupAsync(key) : lookupSync(key)
+  }
+
+  function count(found: Lookup, key: string): void {
+    const status: CacheStatus = found === undefined ? 'miss' : found.state === 'fresh' ? 'hit' : 'stale'
+    if (status === 'hit') stats.hits += 1
+    else if (status === 'stale') stats.stale += 1
+    else stats.misses += 1
+    if (onEvent !== undefined) emit({ type: 'lookup', key, status })
+  }
+
+  function toResult<T>(found: NonNullable<Lookup>): CacheResult<T> {
+    return {
+      value: found.held.value as T,
+      status: found.state === 'fresh' ? 'hit' : 'stale',
+      lastModified: found.held.lastModified,
+      tags: found.held.tags,
+    }
+  }
+
+  function entryFrom(value: unknown, input: Record<string, unknown>, lastModified: number): Held {
+    const tags = input.tags === undefined ? [] : checkTags(input.tags)
+    const path = input.path === undefined ? undefined : checkPath(input.path)
+    const revalidate = input.revalidate === undefined ? settings.revalidate : seconds('E_INVALID_INPUT', 'revalidate', input.revalidate, { allowFalse: true })
+    let expire = input.expire === undefined ? settings.expire : (seconds('E_INVALID_INPUT', 'expire', input.expire, { positive: true }) as number)
+    expire = Math.min(expire, settings.maxExpireMs / 1000)
+    if (revalidate !== false && revalidate > expire) {
+      throw new IsrCacheError('E_INVALID_INPUT', `revalidate (${revalidate} s) exceeds expire (${expire} s): the entry would expire before turning stale. Lower revalidate or raise expire`)
+    }
+    return withAllTags({ value, tags, path, lastModified, revalidate, expire })
+  }
+
+  /** Encodes and writes; store failures are reported, not thrown. Encoding failures are thrown. */
+  async function write(key: string, held: Held): Promise<boolean> {
+    const bytes = await encodeEntry(held, settings.compression)
+    const at = now()
+    const k = storeKey(key)
+    const storeExpiresAt = Math.min(held.lastModified + held.expire * 1000, at + settings.evictMs)
+    let written = false
+    try {
+      written = await withDeadline(driver.write({ key: k, entry: held, bytes, storeExpiresAt, now: at }), settings.writeTimeoutMs, 'E_STORE_WRITE', `writing "${key}"`)
+      touchedAt.set(k, at)
+      stats.writes += 1
+    } catch (error) {
+      report(asStoreError(error, 'E_STORE_WRITE', `writing "${key}" failed; the value was still returned`, key))
+    }
+    emit({ type: 'write', key, written })
+    return written
+  }
+
+  function regenerate<T>(
+    key: string,
+    produce: (context: RegenerateContext<T>) => T | Promise<T>,
+    input: Record<string, unknown>,
+    stale: Held | undefined,
+  ): Promise<Held> {
+    const running = inflight.get(key)
+    if (running !== undefined) return running
+    const background = stale !== undefined
+    const startedAt = now()
+    stats.regenerations += 1
+    stats.inflight += 1
+    const run = (async () => {
+      let value: T
+      try {
+        value = await produce({ key, staleValue: stale?.value as T | undefined })
+      } catch (error) {
+        stats.regenerationErrors += 1
+        const failures = (backoff.get(key)?.failures ?? 0) + 1
+        const delay = Math.min(settings.backoffInitialMs * 2 ** (failures - 1), settings.backoffMaxMs)
+        backoff.set(key, { failures, retryAt: now() + delay })
+        emit({ type: 'regenerate', key, background, ok: false, durationMs: now() - startedAt })
+        throw new IsrCacheError(
+          'E_REGENERATE',
+          background
+            ? `regenerating "${key}" failed; the stale entry stays and is retried after ${delay / 1000} s: ${describeError(error)}`
+            : `regenerating "${key}" failed and there is no entry to serve: ${describeError(error)}`,
+          { cause: error, key, background },
+        )
+      }
+      backoff.delete(key)
+      emit({ type: 'regenerate', key, background, ok: true, durationMs: now() - startedAt })
+      // lastModified is when the regeneration started: data fetched by it may predate a purge issued meanwhile.
+      return entryFrom(value, input, startedAt)
+    })()
+    inflight.set(key, run)
+    // Callers get the value as soon as it exists; the key stays claimed until the write lands, so nobody
+    // regenerates it again in between.
+    run
+      .then((held) => write(key, held))
+      .catch((error: unknown) => {
+        if (error instanceof IsrCacheError && (error.code !== 'E_REGENERATE' || background)) report(error)
+      })
+      .finally(() => {
+        inflight.delete(key)
+        stats.inflight -= 1
+      })
+    return run
+  }
+
+  function timeout<T>(work: Promise<T>, ms: number, onTimeout: () => T | never): Promise<T> {
+    let timer: NodeJS.Timeout | undefined
+    const limit = new Promise<T>((resolve, reject) => {
+      timer = setTimeout(() => {
+        try {
+          resolve(onTimeout())
+        } catch (error) {
+          reject(error)
+        }
+      }, ms)
+    })
+    return Promise.race([work, limit]).finally(() => clearTimeout(timer))
+  }
+
+  const cache: IsrCache = {
+    storeKind: driver.name,
+
+    get<T>(key: string): Promise<CacheResult<T> | undefined> {
+      assertOpen()
+      checkKey(key)
+      const found = lookup(key)
+      if (found instanceof Promise) {
+        return found.then((resolved) => {
+          count(resolved, key)
+          return resolved === undefined ? undefined : toResult<T>(resolved)
+        })
+      }
+      count(found, key)
+      return Promise.resolve(found === undefined ? undefined : toResult<T>(found))
+    },
+
+    async set(key, value, options = {}) {
+      assertOpen()
+      checkKey(key)
+      const input = checkObject(options, 'set options')
+      checkKnown(input, SET_OPTION_NAMES, 'set options', 'E_INVALID_INPUT')
+      let lastModified = now()
+      if (input.lastModified !== undefined) {
+        if (typeof input.lastModified !== 'number' || !Number.isFinite(input.lastModified) || input.lastModified < 0) {
+          throw new IsrCacheError('E_INVALID_INPUT', `lastModified must be epoch milliseconds (a finite number ≥ 0); got ${String(input.lastModified)}`)
+        }
+        lastModified = input.lastModified
+      }
+      return write(key, entryFrom(value, input, lastModified))
+    },
+
+    async getOrSet<T>(key: string, produce: (context: RegenerateContext<T>) => T | Promise<T>, options: GetOrSetOptions = {}) {
+      assertOpen()
+      checkKey(key)
+      checkFunction(produce, 'the regenerate function (second argument of getOrSet)')
+      const input = checkObject(options, 'getOrSet options')
+      checkKnown(input, GET_OR_SET_OPTION_NAMES, 'getOrSet options', 'E_INVALID_INPUT')
+      entryFrom(undefined, input, 0) // validates the entry options before any work
+      const softTimeout = input.softTimeout === undefined ? undefined : (seconds('E_INVALID_INPUT', 'softTimeout', input.softTimeout, { positive: true }) as number)
+      const hardTimeout = input.hardTimeout === undefined ? undefined : (seconds('E_INVALID_INPUT', 'hardTimeout', input.hardTimeout, { positive: true }) as number)
+
+      const found = await lookup(key)
+      count(found, key)
+      if (found !== undefined && found.state === 'fresh') {
+        return { value: found.held.value as T, status: 'hit', lastModified: found.held.lastModified }
+      }
+      if (found !== undefined) {
+        const stale: GetOrSetResult<T> = { value: found.held.value as T, status: 'stale', lastModified: found.held.lastModified }
+        const waiting = backoff.get(key)
+        if (inflight.has(key) || (waiting !== undefined && now() < waiting.retryAt)) return stale
+        const running = regenerate(key, produce, input, found.held)
+        if (softTimeout === undefined) return stale
+        const fresh = running.then(
+          (held): GetOrSetResult<T> => ({ value: held.value as T, status: 'miss', lastModified: held.lastModified }),
+          () => stale, // stale-if-error: the failure is reported by regenerate()
+        )
+        return timeout(fresh, softTimeout * 1000, () => stale)
+      }
+      const running = regenerate(key, produce, input, undefined).then(
+        (held): GetOrSetResult<T> => ({ value: held.value as T, status: 'miss', lastModified: held.lastModified }),
+      )
+      if (hardTimeout === undefined) return running
+      return timeout(running, hardTimeout * 1000, () => {
+        throw new IsrCacheError('E_HARD_TIMEOUT', `gave up waiting for the regeneration of "${key}" after ${hardTimeout} s (hardTimeout); it continues in the background and its result will be cached`, { key })
+      })
+    },
+
+    async revalidateTag(tags, options = {}) {
+      assertOpen()
+      const list = checkTags(tags)
+      const input = checkObject(options, 'revalidateTag options')
+      checkKnown(input, ['expire'], 'revalidateTag options', 'E_INVALID_INPUT')
+      await purge(list, input.expire)
+    },
+
+    async revalidatePath(path, options = {}) {
+      assertOpen()
+      const normalized = checkPath(path)
+      const input = checkObject(options, 'revalidatePath options')
+      checkKnown(input, ['type', 'expire'], 'revalidatePath options', 'E_INVALID_INPUT')
+      const type = input.type ?? 'page'
+      if (type !== 'page' && type !== 'layout') {
+        throw new IsrCacheError('E_INVALID_INPUT', `revalidatePath type must be "page" (the path only) or "layout" (the path and everything below it); got ${JSON.stringify(type)}`)
+      }
+      await purge([type === 'page' ? pageTag(normalized) : layoutTag(normalized)], input.expire)
+    },
+
+    async delete(key) {
+      assertOpen()
+      checkKey(key)
+      const k = storeKey(key)
+      try {
+        await withDeadline(driver.delete(k), settings.writeTimeoutMs, 'E_STORE_WRITE', `deleting "${key}"`)
+      } catch (error) {
+        const failure = asStoreError(error, 'E_STORE_WRITE', `deleting "${key}" failed`, key)
+        report(failure)
+        throw failure
+      }
+    },
+
+    stats() {
+      return { ...stats }
+    },
+
+    async close() {
+      if (closed) return
+      closed = true
+      const running = [...inflight.values()].map((p) => p.catch(() => undefined))
+      if (running.length > 0) {
+        await Promise.race([Promise.all(running), new Promise((resolve) => setTimeout(resolve, settings.writeTimeoutMs).unref())])
+      }
+      await driver.close()
+    },
+  }
+
+  async function purge(tags: string[], expireInput: unknown): Promise<void> {
+    const expire = expireInput === undefined ? 0 : Math.min(seconds('E_INVALID_INPUT', 'expire', expireInput) as number, settings.maxExpireMs / 1000)
+    try {
+      await withDeadline(driver.purgeTags(tags, now(), expire, settings.maxExpireMs), settings.writeTimeoutMs, 'E_STORE_WRITE', 'purging tags')
+    } catch (error) {
+      // A purge that did not happen must not look like one that did: report it and throw.
+      const failure = asStoreError(error, 'E_STORE_WRITE', `purging ${tags.length} tag(s) failed`)
+      report(failure)
+      throw failure
+    } finally {
+      // Re-read these tags' records on next use, and drop reads that raced with this purge.
+      tagEpoch += 1
+      for (const tag of tags) tagCache.delete(tag)
+    }
+    stats.purges += 1
+    emit({ type: 'purge', tags, expire })
+  }
+
+  return cache
+}

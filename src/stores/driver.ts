@@ -1,0 +1,73 @@
+/**
+ * What the core needs from a backend. Every keyv store becomes one of these: the generic driver works with
+ * any keyv store; Redis, SQLite and memory get native drivers that do in one step what the generic one
+ * approximates (binary values, conditional writes, touch-on-read, atomic tag merges).
+ */
+import type { Entry } from '../codec.js'
+import type { TagRecord } from '../freshness.js'
+
+/** What a driver guarantees, for docs, tests and the conformance suite. */
+export interface DriverCapabilities {
+  /** Conditional writes ("never older over newer") hold across processes, not just within one. */
+  atomicWrites: boolean
+  /** Tag purges merge atomically across processes. */
+  atomicPurges: boolean
+  /** The store removes entries by itself at their time to live (else: on read, or by a sweep). */
+  nativeTtl: boolean
+  /** Values are stored as raw bytes (no base64 or JSON wrapping). */
+  binary: boolean
+  /** The data outlives the process. */
+  durable: boolean
+}
+
+/** The result of a read: decoded (memory) or raw bytes for the core to decode. */
+export type ReadResult = { entry: Entry; size: number } | { bytes: Uint8Array } | undefined
+
+export interface WriteRequest {
+  key: string
+  entry: Entry
+  /** The encoded envelope (memory keeps a decoded copy of it, so callers cannot mutate what is cached). */
+  bytes: Buffer
+  /** When the store may drop the entry: min(hard expiry, now + evictUnaccessedAfter). Epoch ms. */
+  storeExpiresAt: number
+  /** The core's clock at the write; stores with server-side clocks get `storeExpiresAt - now` as TTL. */
+  now: number
+}
+
+export interface TouchPolicy {
+  /** The store time to live to move to on a read: now + evictUnaccessedAfter (capped by hard expiry). */
+  until: number
+  /** Whether this read should refresh the time to live (the throttle, decided by the core). */
+  due: boolean
+  /** The core's clock at the read. */
+  now: number
+}
+
+export interface Driver {
+  readonly name: 'memory' | 'redis' | 'sqlite' | 'keyv'
+  readonly capabilities: DriverCapabilities
+  /** Reads an entry; where `touch.due`, also refreshes its time to live (in the same round trip if it can). */
+  read(key: string, touch: TouchPolicy): Promise<ReadResult>
+  /** Writes unless the stored entry is newer (its lastModified greater). Returns false when it was skipped. */
+  write(request: WriteRequest): Promise<boolean>
+  delete(key: string): Promise<void>
+  /** The purge records of these tags (undefined where a tag was never purged or its record expired). */
+  readTags(tags: readonly string[]): Promise<Array<TagRecord | undefined>>
+  /** Merges a purge into each tag's record, atomically where `capabilities.atomicPurges`. */
+  purgeTags(tags: readonly string[], now: number, expireSeconds: number, maxExpireMs: number): Promise<void>
+  /** Closes what the driver opened itself (never a client or store the user passed in). */
+  close(): Promise<void>
+}
+
+/** Key layout shared by the drivers: `<prefix>:e:<namespace>:<key>` for entries, `<prefix>:t:<tag>` for tags. */
+export interface KeyLayout {
+  entry(key: string): string
+  tag(tag: string): string
+}
+
+export function keyLayout(prefix: string): KeyLayout {
+  return {
+    entry: (key) => `${prefix}:e:${key}`,
+    tag: (tag) => `${prefix}:t:${tag}`,
+  }
+}

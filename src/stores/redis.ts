@@ -1,0 +1,215 @@
+/**
+ * Native Redis driver, on the client of a `@keyv/redis` store. Values are raw bytes (no base64); a write
+ * that would put an older entry over a newer one is refused inside Redis (a script reads the stored
+ * header); a read that is due to slide the 31-day eviction does it in the same round trip; tag purges merge
+ * atomically in a script.
+ */
+import { createHash } from 'node:crypto'
+import { decodeTagRecord, MAX_OPEN_WINDOWS, type TagRecord } from '../freshness.js'
+import type { Driver, KeyLayout, ReadResult, TouchPolicy, WriteRequest } from './driver.js'
+
+// Header offsets (see codec.ts), 1-based for Lua: magic 1-4, lastModified 6-21, expiresAt 22-37.
+const WRITE_IF_NOT_OLDER = `
+local head = redis.call('GETRANGE', KEYS[1], 0, 20)
+if string.len(head) == 21 and string.sub(head, 1, 4) == 'ISR1' then
+  local stored = tonumber(string.sub(head, 6, 21))
+  if stored and stored > tonumber(ARGV[2]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+return 1`
+
+const READ_AND_TOUCH = `
+local value = redis.call('GET', KEYS[1])
+if not value then return false end
+if string.sub(value, 1, 4) == 'ISR1' then
+  local target = tonumber(ARGV[1])
+  local hard = tonumber(string.sub(value, 22, 37))
+  if hard and hard < target then target = hard end
+  -- Times are the caller's clock; Redis gets a relative TTL so that its own clock does not matter.
+  local ttl = target - tonumber(ARGV[2])
+  if ttl < 1 then ttl = 1 end
+  redis.call('PEXPIRE', KEYS[1], string.format('%d', ttl))
+end
+return value`
+
+// The same merge as applyPurge() in freshness.ts; the property tests check that both agree.
+const PURGE_TAGS = `
+local now = tonumber(ARGV[1])
+local expiredAt = now + tonumber(ARGV[2])
+local maxExpire = tonumber(ARGV[3])
+local maxWindows = tonumber(ARGV[4])
+for _, key in ipairs(KEYS) do
+  local before = -1
+  local old = {}
+  local raw = redis.call('GET', key)
+  if raw then
+    local ok, rec = pcall(cjson.decode, raw)
+    if ok and type(rec) == 'table' and type(rec.b) == 'number' and type(rec.w) == 'table' then
+      before = rec.b
+      old = rec.w
+    end
+  end
+  local windows = {}
+  for _, w in ipairs(old) do
+    if w[2] <= now then
+      if w[1] > before then before = w[1] end
+    elseif w[2] < expiredAt then
+      table.insert(windows, { w[1], w[2] })
+    end
+  end
+  if expiredAt <= now then
+    if now > before then before = now end
+  else
+    table.insert(windows, { now, expiredAt })
+  end
+  while #windows > maxWindows do
+    local first = table.remove(windows, 1)
+    local second = windows[1]
+    windows[1] = { second[1], math.min(first[2], second[2]) }
+  end
+  local last = before
+  for _, w in ipairs(windows) do
+    if w[1] > last then last = w[1] end
+  end
+  local encoded
+  if #windows == 0 then
+    encoded = '{"b":' .. string.format('%d', before) .. ',"w":[]}'
+  else
+    encoded = cjson.encode({ b = before, w = windows })
+  end
+  local ttl = last + maxExpire - now
+  if ttl < 1 then ttl = 1 end
+  redis.call('SET', key, encoded, 'PX', string.format('%d', ttl))
+end
+return #KEYS`
+
+/** The subset of a node-redis v5 client this driver uses. */
+export interface RedisClientLike {
+  isOpen?: boolean
+  get(key: string): Promise<unknown>
+  mGet(keys: string[]): Promise<unknown[]>
+  del(keys: string | string[]): Promise<unknown>
+  evalSha(sha: string, options: { keys: string[]; arguments: Array<string | Buffer> }): Promise<unknown>
+  eval(script: string, options: { keys: string[]; arguments: Array<string | Buffer> }): Promise<unknown>
+  withTypeMapping(mapping: Record<number, unknown>): RedisClientLike
+}
+
+/** The subset of a `@keyv/redis` store this driver uses. */
+export interface KeyvRedisLike {
+  client: unknown
+  getClient(): Promise<unknown>
+  disconnect(force?: boolean): Promise<void>
+}
+
+export function isKeyvRedis(store: unknown): store is KeyvRedisLike {
+  const candidate = store as Partial<KeyvRedisLike> | null
+  return (
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    typeof candidate.getClient === 'function' &&
+    typeof candidate.disconnect === 'function' &&
+    typeof (candidate.client as { withTypeMapping?: unknown } | undefined)?.withTypeMapping === 'function'
+  )
+}
+
+const BLOB_STRING = 36 // RESP_TYPES.BLOB_STRING in @redis/client
+
+const shas = new Map<string, string>()
+function sha1(script: string): string {
+  let sha = shas.get(script)
+  if (sha === undefined) {
+    sha = createHash('sha1').update(script).digest('hex')
+    shas.set(script, sha)
+  }
+  return sha
+}
+
+export class RedisDriver implements Driver {
+  readonly name = 'redis' as const
+  readonly capabilities = { atomicWrites: true, atomicPurges: true, nativeTtl: true, binary: true, durable: true }
+  readonly #store: KeyvRedisLike
+  readonly #keys: KeyLayout
+  readonly #owned: boolean
+  #connecting: Promise<{ text: RedisClientLike; bytes: RedisClientLike }> | undefined
+
+  constructor(store: KeyvRedisLike, keys: KeyLayout, owned: boolean) {
+    this.#store = store
+    this.#keys = keys
+    this.#owned = owned
+  }
+
+  #clients(): Promise<{ text: RedisClientLike; bytes: RedisClientLike }> {
+    // A client that failed to connect is closed by @keyv/redis; ask for it again to retry the connection.
+    if ((this.#store.client as { isOpen?: boolean }).isOpen === false) this.#connecting = undefined
+    this.#connecting ??= this.#store.getClient().then(
+      (client) => {
+        const text = client as RedisClientLike
+        return { text, bytes: text.withTypeMapping({ [BLOB_STRING]: Buffer }) }
+      },
+      (error: unknown) => {
+        this.#connecting = undefined // try again on the next call
+        throw error
+      },
+    )
+    return this.#connecting
+  }
+
+  async #script(client: RedisClientLike, script: string, keys: string[], args: Array<string | Buffer>): Promise<unknown> {
+    try {
+      return await client.evalSha(sha1(script), { keys, arguments: args })
+    } catch (error) {
+      if (!String((error as Error)?.message).includes('NOSCRIPT')) throw error
+      return client.eval(script, { keys, arguments: args })
+    }
+  }
+
+  async read(key: string, touch: TouchPolicy): Promise<ReadResult> {
+    const { bytes } = await this.#clients()
+    const storeKey = this.#keys.entry(key)
+    const value = touch.due
+      ? await this.#script(bytes, READ_AND_TOUCH, [storeKey], [String(touch.until), String(touch.now)])
+      : await bytes.get(storeKey)
+    if (value === null || value === undefined) return undefined
+    return { bytes: value as Buffer }
+  }
+
+  async write(request: WriteRequest): Promise<boolean> {
+    const { text } = await this.#clients()
+    const written = await this.#script(
+      text,
+      WRITE_IF_NOT_OLDER,
+      [this.#keys.entry(request.key)],
+      [request.bytes, String(request.entry.lastModified), String(Math.max(1, Math.ceil(request.storeExpiresAt - request.now)))],
+    )
+    return Number(written) === 1
+  }
+
+  async delete(key: string): Promise<void> {
+    const { text } = await this.#clients()
+    await text.del(this.#keys.entry(key))
+  }
+
+  async readTags(tags: readonly string[]): Promise<Array<TagRecord | undefined>> {
+    if (tags.length === 0) return []
+    const { text } = await this.#clients()
+    const raw = await text.mGet(tags.map((tag) => this.#keys.tag(tag)))
+    return raw.map((value) => (typeof value === 'string' ? decodeTagRecord(value) : undefined))
+  }
+
+  async purgeTags(tags: readonly string[], now: number, expireSeconds: number, maxExpireMs: number): Promise<void> {
+    if (tags.length === 0) return
+    const { text } = await this.#clients()
+    await this.#script(
+      text,
+      PURGE_TAGS,
+      tags.map((tag) => this.#keys.tag(tag)),
+      [String(now), String(expireSeconds * 1000), String(maxExpireMs), String(MAX_OPEN_WINDOWS)],
+    )
+  }
+
+  async close(): Promise<void> {
+    if (!this.#owned) return
+    const client = this.#store.client as { isOpen?: boolean }
+    if (client.isOpen) await this.#store.disconnect()
+  }
+}

@@ -1,0 +1,136 @@
+/** Turns the `store` option (a URL, a Keyv, a keyv store, a Map, or nothing) into a driver. */
+import { mkdirSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, resolve as resolvePath } from 'node:path'
+import { Keyv } from 'keyv'
+import { IsrCacheError, describeError } from '../errors.js'
+import { keyLayout, type Driver } from './driver.js'
+import { KeyvDriver } from './keyv.js'
+import { MemoryDriver } from './memory.js'
+import { isKeyvRedis, RedisDriver } from './redis.js'
+import { isKeyvSqlite, SqliteDriver } from './sqlite.js'
+
+/**
+ * Where entries live: a URL (`'memory://'`, `'redis://…'`, `'rediss://…'`, `'sqlite://path/to/file.sqlite'`),
+ * a `Keyv` instance, any keyv storage adapter (including one you write), or a `Map`.
+ */
+export type StoreOption = string | Keyv | KeyvStoreLike | Map<unknown, unknown>
+
+/** The keyv storage adapter contract (`get`, `set`, `delete`, `clear`), as keyv checks it. */
+export interface KeyvStoreLike {
+  get(key: string): unknown
+  set(key: string, value: unknown, ttl?: number): unknown
+  delete(key: string): unknown
+  clear(): unknown
+  [more: string]: unknown
+}
+
+export interface ResolveContext {
+  prefix: string
+  now: () => number
+  maxMemoryBytes: number
+  onStoreError: (error: unknown) => void
+}
+
+const load = createRequire(import.meta.url)
+
+function requirePeer<T>(name: string, scheme: string): T {
+  try {
+    return load(name) as T
+  } catch (error) {
+    const missing = (error as NodeJS.ErrnoException)?.code === 'MODULE_NOT_FOUND'
+    throw new IsrCacheError(
+      'E_MISSING_PEER',
+      missing
+        ? `the store URL "${scheme}://…" needs the package ${name}, which is not installed. Install it with: npm install ${name}`
+        : `the package ${name} (for "${scheme}://…" stores) failed to load: ${describeError(error)}`,
+      { cause: error },
+    )
+  }
+}
+
+function isKeyv(value: unknown): value is Keyv {
+  const candidate = value as Partial<Keyv> | null
+  return (
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    typeof candidate.getRaw === 'function' &&
+    typeof candidate.get === 'function' &&
+    'store' in candidate &&
+    'opts' in candidate
+  )
+}
+
+function isStoreAdapter(value: unknown): value is KeyvStoreLike {
+  const candidate = value as Partial<KeyvStoreLike> | null
+  return (
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    ['get', 'set', 'delete', 'clear'].every((method) => typeof candidate[method] === 'function')
+  )
+}
+
+function listenForErrors(emitter: unknown, onError: (error: unknown) => void): void {
+  const on = (emitter as { on?: (event: string, listener: (error: unknown) => void) => void } | null)?.on
+  if (typeof on === 'function') on.call(emitter, 'error', onError)
+}
+
+function fromAdapter(adapter: unknown, keyv: Keyv | undefined, owned: boolean, context: ResolveContext): Driver {
+  const keys = keyLayout(context.prefix)
+  if (isKeyvRedis(adapter)) {
+    if (owned) listenForErrors(adapter, context.onStoreError)
+    return new RedisDriver(adapter, keys, owned)
+  }
+  if (isKeyvSqlite(adapter)) {
+    if (owned) listenForErrors(adapter, context.onStoreError)
+    return new SqliteDriver(adapter, keys, owned, context.now)
+  }
+  return new KeyvDriver(keyv ?? new Keyv({ store: adapter as KeyvStoreLike }), keys, owned, context.onStoreError)
+}
+
+function fromUrl(url: string, context: ResolveContext): Driver {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase()
+  switch (scheme) {
+    case 'memory':
+      return new MemoryDriver({ maxBytes: context.maxMemoryBytes, now: context.now })
+    case 'redis':
+    case 'rediss': {
+      const redis = requirePeer<{ default: new (url: string, options?: object) => unknown }>('@keyv/redis', scheme)
+      const KeyvRedis = redis.default
+      // throwOnConnectError off: a Redis that is down must cost a miss, not an exception at every call.
+      const adapter = new KeyvRedis(url, { throwOnConnectError: false, throwOnErrors: true })
+      return fromAdapter(adapter, undefined, true, context)
+    }
+    case 'sqlite': {
+      const sqlite = requirePeer<{ default: new (options: object) => unknown }>('@keyv/sqlite', scheme)
+      const KeyvSqlite = sqlite.default
+      const file = url.slice('sqlite://'.length)
+      if (file === '') {
+        throw new IsrCacheError('E_INVALID_OPTION', 'store "sqlite://" names no file; use e.g. "sqlite://.isr-cache/cache.sqlite" or "sqlite://:memory:"')
+      }
+      const path = file === ':memory:' ? file : resolvePath(file)
+      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
+      const adapter = new KeyvSqlite({ uri: `sqlite://${path}`, busyTimeout: 5000 })
+      return fromAdapter(adapter, undefined, true, context)
+    }
+    default:
+      throw new IsrCacheError(
+        'E_INVALID_OPTION',
+        `store ${JSON.stringify(url)} is not a supported URL; use "memory://", "redis://host:6379", "rediss://host:6380", ` +
+          '"sqlite://path/to/file.sqlite", or pass a Keyv instance or keyv store',
+      )
+  }
+}
+
+export function resolveStore(store: unknown, context: ResolveContext): Driver {
+  if (store === undefined) return new MemoryDriver({ maxBytes: context.maxMemoryBytes, now: context.now })
+  if (typeof store === 'string') return fromUrl(store, context)
+  if (isKeyv(store)) return fromAdapter(store.store, store, false, context)
+  if (store instanceof Map || isStoreAdapter(store)) return fromAdapter(store, undefined, false, context)
+  throw new IsrCacheError(
+    'E_INVALID_OPTION',
+    `store must be a URL string, a Keyv instance, a keyv store (an object with get, set, delete and clear) or a Map; got ${
+      store === null ? 'null' : typeof store
+    }`,
+  )
+}

@@ -1,0 +1,172 @@
+/**
+ * Native SQLite driver, on the connection of a `@keyv/sqlite` store. It keeps its own two tables in the
+ * same database file (keyv's `keyv` table has a TEXT value column and no expiry):
+ *
+ *   isr_cache_entries(key, value BLOB, last_modified, hard_expires_at, expires_at, touched_at)
+ *   isr_cache_tags(tag, record, expires_at)
+ *
+ * Values are BLOBs; a write never replaces a newer entry (the upsert's WHERE clause); tag purges merge in a
+ * transaction; expired rows are swept on open and every `sweepInterval`.
+ */
+import { Mutex } from 'async-mutex'
+import { decodeTagRecord, applyPurge, encodeTagRecord, recordNeededUntil, type TagRecord } from '../freshness.js'
+import type { Driver, KeyLayout, ReadResult, TouchPolicy, WriteRequest } from './driver.js'
+
+export interface KeyvSqliteLike {
+  query(sql: string, ...params: unknown[]): Promise<Array<Record<string, unknown>>>
+  opts: { dialect?: string; table?: string }
+  disconnect(): Promise<void>
+}
+
+export function isKeyvSqlite(store: unknown): store is KeyvSqliteLike {
+  const candidate = store as Partial<KeyvSqliteLike> | null
+  return (
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    typeof candidate.query === 'function' &&
+    candidate.opts?.dialect === 'sqlite'
+  )
+}
+
+const SWEEP_INTERVAL_MS = 10 * 60 * 1000
+
+export class SqliteDriver implements Driver {
+  readonly name = 'sqlite' as const
+  readonly capabilities = { atomicWrites: true, atomicPurges: true, nativeTtl: false, binary: true, durable: true }
+  readonly #store: KeyvSqliteLike
+  readonly #keys: KeyLayout
+  readonly #owned: boolean
+  readonly #now: () => number
+  // One connection serves the whole process: a purge's BEGIN…COMMIT must not interleave with another's.
+  readonly #purgeLock = new Mutex()
+  readonly #ready: Promise<void>
+  #sweeper: NodeJS.Timeout | undefined
+
+  constructor(store: KeyvSqliteLike, keys: KeyLayout, owned: boolean, now: () => number) {
+    this.#store = store
+    this.#keys = keys
+    this.#owned = owned
+    this.#now = now
+    this.#ready = this.#init()
+    // A failed init is reported by the first call that awaits it; do not let it surface as unhandled.
+    this.#ready.catch(() => {})
+  }
+
+  async #init(): Promise<void> {
+    const q = this.#store.query.bind(this.#store)
+    await q('PRAGMA busy_timeout = 5000')
+    if (this.#owned) await q('PRAGMA journal_mode = WAL')
+    await q(`CREATE TABLE IF NOT EXISTS isr_cache_entries (
+      key TEXT PRIMARY KEY, value BLOB NOT NULL, last_modified INTEGER NOT NULL,
+      hard_expires_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, touched_at INTEGER NOT NULL)`)
+    await q('CREATE INDEX IF NOT EXISTS isr_cache_entries_expires ON isr_cache_entries (expires_at)')
+    await q('CREATE TABLE IF NOT EXISTS isr_cache_tags (tag TEXT PRIMARY KEY, record TEXT NOT NULL, expires_at INTEGER NOT NULL)')
+    await this.sweep()
+    this.#sweeper = setInterval(() => {
+      this.sweep().catch(() => {}) // a failed sweep is retried at the next interval
+    }, SWEEP_INTERVAL_MS)
+    this.#sweeper.unref()
+  }
+
+  async #query(sql: string, ...params: unknown[]): Promise<Array<Record<string, unknown>>> {
+    await this.#ready
+    return this.#store.query(sql, ...params)
+  }
+
+  /** Deletes expired entries and tag records. Runs on open and periodically; public for tests. */
+  async sweep(): Promise<void> {
+    const now = this.#now()
+    await this.#store.query('DELETE FROM isr_cache_entries WHERE expires_at <= ?', now)
+    await this.#store.query('DELETE FROM isr_cache_tags WHERE expires_at <= ?', now)
+  }
+
+  async read(key: string, touch: TouchPolicy): Promise<ReadResult> {
+    const storeKey = this.#keys.entry(key)
+    const rows = await this.#query(
+      'SELECT value, hard_expires_at FROM isr_cache_entries WHERE key = ? AND expires_at > ?',
+      storeKey,
+      this.#now(),
+    )
+    const row = rows[0]
+    if (row === undefined) return undefined
+    if (touch.due) {
+      const until = Math.min(Number(row.hard_expires_at), touch.until)
+      await this.#query('UPDATE isr_cache_entries SET expires_at = ?, touched_at = ? WHERE key = ?', until, this.#now(), storeKey)
+    }
+    return { bytes: row.value as Buffer }
+  }
+
+  async write(request: WriteRequest): Promise<boolean> {
+    const storeKey = this.#keys.entry(request.key)
+    const now = this.#now()
+    // The WHERE of the upsert keeps a newer row; changes() tells whether this write happened.
+    const rows = await this.#query(
+      `INSERT INTO isr_cache_entries (key, value, last_modified, hard_expires_at, expires_at, touched_at)
+       VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT(key) DO UPDATE SET value = excluded.value, last_modified = excluded.last_modified,
+         hard_expires_at = excluded.hard_expires_at, expires_at = excluded.expires_at, touched_at = excluded.touched_at
+       WHERE excluded.last_modified >= isr_cache_entries.last_modified
+       RETURNING 1 AS written`,
+      storeKey,
+      request.bytes,
+      request.entry.lastModified,
+      request.entry.lastModified + request.entry.expire * 1000,
+      Math.ceil(request.storeExpiresAt),
+      now,
+    )
+    return rows.length > 0
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.#query('DELETE FROM isr_cache_entries WHERE key = ?', this.#keys.entry(key))
+  }
+
+  async readTags(tags: readonly string[]): Promise<Array<TagRecord | undefined>> {
+    if (tags.length === 0) return []
+    const storeTags = tags.map((tag) => this.#keys.tag(tag))
+    const rows = await this.#query(
+      'SELECT tag, record FROM isr_cache_tags WHERE tag IN (SELECT value FROM json_each(?)) AND expires_at > ?',
+      JSON.stringify(storeTags),
+      this.#now(),
+    )
+    const byTag = new Map(rows.map((row) => [row.tag as string, row.record as string]))
+    return storeTags.map((tag) => {
+      const raw = byTag.get(tag)
+      return raw === undefined ? undefined : decodeTagRecord(raw)
+    })
+  }
+
+  async purgeTags(tags: readonly string[], now: number, expireSeconds: number, maxExpireMs: number): Promise<void> {
+    if (tags.length === 0) return
+    await this.#ready
+    await this.#purgeLock.runExclusive(async () => {
+      // IMMEDIATE takes the write lock up front, so two processes cannot both read the old record.
+      await this.#store.query('BEGIN IMMEDIATE')
+      try {
+        const previous = await this.readTags(tags)
+        for (const [index, tag] of tags.entries()) {
+          const record = applyPurge(previous[index], now, expireSeconds)
+          await this.#store.query(
+            `INSERT INTO isr_cache_tags (tag, record, expires_at) VALUES (?, ?, ?)
+             ON CONFLICT(tag) DO UPDATE SET record = excluded.record, expires_at = excluded.expires_at`,
+            this.#keys.tag(tag),
+            encodeTagRecord(record),
+            recordNeededUntil(record, maxExpireMs),
+          )
+        }
+        await this.#store.query('COMMIT')
+      } catch (error) {
+        await this.#store.query('ROLLBACK').catch(() => {})
+        throw error
+      }
+    })
+  }
+
+  async close(): Promise<void> {
+    if (this.#sweeper) clearInterval(this.#sweeper)
+    if (this.#owned) {
+      await this.#ready.catch(() => {})
+      await this.#store.disconnect()
+    }
+  }
+}

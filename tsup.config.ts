@@ -1,0 +1,20 @@
+import { defineConfig } from 'tsup'
+
+// One entry per public subpath; package.json "exports" lists the same ones (a test checks they agree).
+export default defineConfig({
+  entry: {
+    index: 'src/index.ts',
+    testing: 'src/testing.ts',
+  },
+  format: ['esm', 'cjs'],
+  dts: true,
+  sourcemap: true,
+  clean: true,
+  target: 'node20',
+  platform: 'node',
+  // import.meta.url in the CJS build (used to load optional peer packages).
+  shims: true,
+  splitting: false,
+  // The test helpers are imported by users' test files only; their test runner stays theirs.
+  external: ['keyv', 'async-mutex', '@keyv/redis', '@keyv/sqlite'],
+})
