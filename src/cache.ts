@@ -329,6 +329,11 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
   const memory = driver.name === 'memory' ? (driver as MemoryDriver) : undefined
 
   const inflight = new Map<string, Promise<Held>>()
+  // Regenerated entries whose write has not landed yet: lookups read them here, so a caller that got a
+  // value from getOrSet finds it on its next call even while the store write is still under way.
+  const landing = new Map<string, Held>()
+  /** Each regeneration until its write has landed or failed, for close() to wait on. */
+  const settling = new Set<Promise<void>>()
   const backoff = new BoundedMap<{ failures: number; retryAt: number }>(10_000)
   const touchedAt = new BoundedMap<number>(50_000)
   const tagCache = new BoundedMap<{ record: TagRecord | undefined; readAt: number }>(100_000)
@@ -381,15 +386,17 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
   /** The fast path for the memory store: no promise until the caller's. */
   function lookupSync(key: string): Lookup {
     const at = now()
-    const slot = memory!.readSync(storeKey(key), { until: at + settings.evictMs, due: true, now: at })
+    const slot = landing.get(key) ?? memory!.readSync(storeKey(key), { until: at + settings.evictMs, due: true, now: at })?.entry
     if (slot === undefined) return undefined
-    const held = withAllTags(slot.entry)
+    const held = withAllTags(slot)
     return judge(held, held.allTags.length === 0 ? [] : memory!.readTagsSync(held.allTags), at)
   }
 
   async function lookupAsync(key: string): Promise<Lookup> {
     const at = now()
     const k = storeKey(key)
+    const landed = landing.get(key)
+    if (landed !== undefined) return judge(landed, landed.allTags.length === 0 ? [] : await tagRecords(landed.allTags, at), at)
     let read: ReadResult
     try {
       read = await withDeadline(driver.read(k, touchPolicy(k, at)), settings.readTimeoutMs, 'E_STORE_READ', `reading "${key}"`)
@@ -499,17 +506,26 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
       return entryFrom(value, input, startedAt)
     })()
     inflight.set(key, run)
-    // Callers get the value as soon as it exists; the key stays claimed until the write lands, so nobody
-    // regenerates it again in between.
-    run
-      .then((held) => write(key, held))
+    // Callers get the value as soon as it exists; lookups find it in `landing` until the write lands.
+    const settled = run
+      .then(async (held) => {
+        landing.set(key, held)
+        if (inflight.get(key) === run) inflight.delete(key)
+        try {
+          await write(key, held)
+        } finally {
+          if (landing.get(key) === held) landing.delete(key)
+        }
+      })
       .catch((error: unknown) => {
+        if (inflight.get(key) === run) inflight.delete(key)
         if (error instanceof IsrCacheError && (error.code !== 'E_REGENERATE' || background)) report(error)
       })
       .finally(() => {
-        inflight.delete(key)
         stats.inflight -= 1
+        settling.delete(settled)
       })
+    settling.add(settled)
     return run
   }
 
@@ -531,9 +547,15 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
     storeKind: driver.name,
 
     get<T>(key: string): Promise<CacheResult<T> | undefined> {
-      assertOpen()
-      checkKey(key)
-      const found = lookup(key)
+      // Not an async function, so that an in-memory hit allocates no extra promise; errors still reject.
+      let found: Lookup | Promise<Lookup>
+      try {
+        assertOpen()
+        checkKey(key)
+        found = lookup(key)
+      } catch (error) {
+        return Promise.reject(error)
+      }
       if (found instanceof Promise) {
         return found.then((resolved) => {
           count(resolved, key)
@@ -635,9 +657,8 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
     async close() {
       if (closed) return
       closed = true
-      const running = [...inflight.values()].map((p) => p.catch(() => undefined))
-      if (running.length > 0) {
-        await Promise.race([Promise.all(running), new Promise((resolve) => setTimeout(resolve, settings.writeTimeoutMs).unref())])
+      if (settling.size > 0) {
+        await Promise.race([Promise.all(settling), new Promise((resolve) => setTimeout(resolve, settings.writeTimeoutMs).unref())])
       }
       await driver.close()
     },

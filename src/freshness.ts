@@ -86,8 +86,9 @@ export function applyPurge(previous: TagRecord | undefined, now: number, expireS
 export function recordNeededUntil(record: TagRecord, maxExpireMs: number): number {
   const lastPurge = Math.max(record.expiredBefore, ...record.windows.map((w) => w[0]))
   // Entries purged at `lastPurge` or before were written by then, so their own expiry (at most
-  // `maxExpireMs` after they were written) has passed by `lastPurge + maxExpireMs`: the record is moot then.
-  return lastPurge + maxExpireMs
+  // `maxExpireMs` after they were written, and "expired" means strictly past it) has passed by
+  // `lastPurge + maxExpireMs + 1`: the record is moot then.
+  return lastPurge + maxExpireMs + 1
 }
 
 export function encodeTagRecord(record: TagRecord): string {

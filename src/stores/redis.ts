@@ -77,7 +77,7 @@ for _, key in ipairs(KEYS) do
   else
     encoded = cjson.encode({ b = before, w = windows })
   end
-  local ttl = last + maxExpire - now
+  local ttl = last + maxExpire + 1 - now
   if ttl < 1 then ttl = 1 end
   redis.call('SET', key, encoded, 'PX', string.format('%d', ttl))
 end

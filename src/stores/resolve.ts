@@ -34,7 +34,7 @@ export interface ResolveContext {
 
 const load = createRequire(import.meta.url)
 
-function requirePeer<T>(name: string, scheme: string): T {
+export function requirePeer<T>(name: string, scheme: string): T {
   try {
     return load(name) as T
   } catch (error) {
