@@ -328,7 +328,11 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
   // The memory driver answers synchronously; using that keeps an in-memory hit to a map lookup.
   const memory = driver.name === 'memory' ? (driver as MemoryDriver) : undefined
 
-  const inflight = new Map<string, Promise<Held>>()
+  /** Running regenerations, with the purge epoch they started in. */
+  const inflight = new Map<string, { run: Promise<Held>; epoch: number }>()
+  // Bumped when a purge starts: a regeneration that started before a purge may render pre-purge data, so a
+  // caller that has nothing to serve must not join it after the purge, but start a new one.
+  let purgeEpoch = 0
   // Regenerated entries whose write has not landed yet: lookups read them here, so a caller that got a
   // value from getOrSet finds it on its next call even while the store write is still under way.
   const landing = new Map<string, Held>()
@@ -477,7 +481,7 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
     stale: Held | undefined,
   ): Promise<Held> {
     const running = inflight.get(key)
-    if (running !== undefined) return running
+    if (running !== undefined && running.epoch === purgeEpoch) return running.run
     const background = stale !== undefined
     const startedAt = now()
     stats.regenerations += 1
@@ -505,12 +509,15 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
       // lastModified is when the regeneration started: data fetched by it may predate a purge issued meanwhile.
       return entryFrom(value, input, startedAt)
     })()
-    inflight.set(key, run)
+    const claim = { run, epoch: purgeEpoch }
+    inflight.set(key, claim)
     // Callers get the value as soon as it exists; lookups find it in `landing` until the write lands.
     const settled = run
       .then(async (held) => {
-        landing.set(key, held)
-        if (inflight.get(key) === run) inflight.delete(key)
+        // An older regeneration finishing after a newer one must not shadow it.
+        const newer = landing.get(key)
+        if (newer === undefined || newer.lastModified <= held.lastModified) landing.set(key, held)
+        if (inflight.get(key) === claim) inflight.delete(key)
         try {
           await write(key, held)
         } finally {
@@ -518,7 +525,7 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
         }
       })
       .catch((error: unknown) => {
-        if (inflight.get(key) === run) inflight.delete(key)
+        if (inflight.get(key) === claim) inflight.delete(key)
         if (error instanceof IsrCacheError && (error.code !== 'E_REGENERATE' || background)) report(error)
       })
       .finally(() => {
@@ -666,6 +673,7 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
 
   async function purge(tags: string[], expireInput: unknown): Promise<void> {
     const expire = expireInput === undefined ? 0 : Math.min(seconds('E_INVALID_INPUT', 'expire', expireInput) as number, settings.maxExpireMs / 1000)
+    purgeEpoch += 1
     try {
       await withDeadline(driver.purgeTags(tags, now(), expire, settings.maxExpireMs), settings.writeTimeoutMs, 'E_STORE_WRITE', 'purging tags')
     } catch (error) {

@@ -67,4 +67,32 @@ describe('single-flight regeneration', () => {
     expect(results.map((r) => r.value)).toEqual(keys.flatMap((key) => Array(20).fill(key)))
     await cache.close()
   })
+
+  it('does not hand pre-purge content to a caller that arrives after a hard purge', async () => {
+    let time = 1_800_000_000_000
+    const cache = createIsrCache({ revalidate: 10, now: () => time })
+    await cache.set('k', 'v1', { tags: ['t'] })
+    time += 11_000
+    let content = 'v1'
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    // The background regeneration reads the content, then is slow to finish.
+    const slow = async () => {
+      const read = content
+      await gate
+      return read
+    }
+    expect((await cache.getOrSet('k', slow, { tags: ['t'] })).status).toBe('stale')
+    content = 'v2'
+    time += 1
+    await cache.revalidateTag('t')
+    time += 1
+    const after = cache.getOrSet('k', async () => content, { tags: ['t'] })
+    release()
+    expect(await after).toMatchObject({ value: 'v2', status: 'miss' })
+    while (cache.stats().inflight > 0) await new Promise((resolve) => setTimeout(resolve, 1))
+    // The late pre-purge write lost to the newer one.
+    expect(await cache.get('k')).toMatchObject({ value: 'v2', status: 'hit' })
+    await cache.close()
+  })
 })
