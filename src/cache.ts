@@ -3,11 +3,14 @@
  * stores/; this file wires them into get / set / getOrSet / purge with single-flight regeneration,
  * stale-while-revalidate, stale-if-error with backoff, deadlines and fail-open error handling.
  */
-import { decodeEntry, encodeEntry, type CompressionOptions, type Entry } from './codec.js'
+import { randomUUID } from 'node:crypto'
+import { decodeEntry, encodeEntry, peekLastModified, type CompressionOptions, type Entry } from './codec.js'
 import { IsrCacheError, describeError } from './errors.js'
 import { classify, type TagRecord } from './freshness.js'
 import { createDefaultReporter } from './report.js'
+import { ByteLru } from './lru.js'
 import type { Driver, ReadResult, TouchPolicy } from './stores/driver.js'
+import { GuardedDriver } from './stores/guard.js'
 import type { MemoryDriver } from './stores/memory.js'
 import { resolveStore, type StoreOption } from './stores/resolve.js'
 import {
@@ -25,6 +28,8 @@ import {
 
 const DAY = 24 * 60 * 60
 const YEAR = 365 * DAY
+/** How often a caller waiting for another instance's regeneration looks at the store (the change feed wakes it sooner). */
+const LEASE_POLL_MS = 50
 
 /** Options of `createIsrCache`. Durations are in seconds. */
 export interface IsrCacheOptions {
@@ -62,8 +67,30 @@ export interface IsrCacheOptions {
   writeTimeout?: number
   /** How long tag purge records read from a shared store are reused before being read again, in seconds. Default 1. */
   tagCacheTtl?: number
-  /** Byte budget of the in-memory store. Default 64 MiB. */
+  /** Byte budget of the in-memory store, or of the L1 tier in front of a shared store. Default 64 MiB. */
   maxMemoryBytes?: number
+  /**
+   * Keep decoded entries of a shared store (Redis, SQLite, keyv) in process (the L1 tier), so a hit costs
+   * no round trip. Other instances' writes and purges reach it through the store's change feed (Redis
+   * pub/sub, SQLite's change counter); entries are re-checked against the store after `l1MaxAge` seconds
+   * whatever happens, so a lost message costs at most that. Default true (ignored for the memory store).
+   */
+  l1?: boolean
+  /** Seconds after which an L1 entry is re-checked against the store. Default 1. */
+  l1MaxAge?: number
+  /**
+   * Cluster-wide single-flight: a lease in the store per regenerating key, so that of all instances sharing
+   * the store, one regenerates. `ttl`: seconds a lease lasts unless extended (it is, while the work runs),
+   * so a crashed holder blocks nobody longer than that (default 10); `wait`: seconds a caller with nothing
+   * to serve waits for another instance's result before rendering itself (default: `ttl`). `false`: each
+   * instance regenerates on its own (still once per key per instance).
+   */
+  lease?: false | { ttl?: number; wait?: number }
+  /**
+   * After `failures` consecutive store failures (default 5), skip the store for `cooldown` seconds
+   * (default 5), then let one call probe it. `false` to never skip.
+   */
+  circuitBreaker?: false | { failures?: number; cooldown?: number }
   /** Compress entry bodies of at least `threshold` bytes (default 16 KiB) with gzip (default) or brotli. Default off. */
   compression?: false | { threshold?: number; algorithm?: 'gzip' | 'brotli' }
   /** After a failed background regeneration, wait `initial` seconds before the next try, doubling up to `max`. Default 1 and 60. */
@@ -124,6 +151,7 @@ export interface RegenerateContext<T> {
 
 export type IsrCacheEvent =
   | { type: 'lookup'; key: string; status: CacheStatus }
+  | { type: 'circuit'; state: 'open' | 'closed' }
   | { type: 'regenerate'; key: string; background: boolean; ok: boolean; durationMs: number }
   | { type: 'write'; key: string; written: boolean }
   | { type: 'purge'; tags: string[]; expire: number }
@@ -138,8 +166,22 @@ export interface IsrCacheStats {
   storeErrors: number
   decodeErrors: number
   purges: number
-  /** Regenerations running now. */
+  /** Regenerations running now (until their write lands). */
   inflight: number
+  /** Lookups answered from the L1 tier without a store round trip. */
+  l1Hits: number
+  /** Times a caller waited for another instance's regeneration of a missing key. */
+  leaseWaits: number
+  /** The circuit breaker's state: 'open' while the store is being skipped. */
+  circuit: 'closed' | 'open'
+}
+
+/** A regeneration lease held by this instance (see `acquireLease`). */
+export interface Lease {
+  /** Extends it by its ttl; false if it was lost (expired and taken by another instance). */
+  extend(): Promise<boolean>
+  /** Gives it up (only if still held by this instance). Idempotent. */
+  release(): Promise<void>
 }
 
 export interface IsrCache {
@@ -155,6 +197,13 @@ export interface IsrCache {
   revalidatePath(path: string, options?: { type?: 'page' | 'layout'; expire?: number }): Promise<void>
   /** Removes one entry. */
   delete(key: string): Promise<void>
+  /**
+   * Takes the cluster-wide regeneration lease of a key: resolves a `Lease` if this instance may regenerate
+   * it, undefined if another instance is regenerating it now. Held until released or `ttl` seconds pass
+   * (default: the cache's lease ttl). Where the store cannot answer, resolves a lease (fail open). For
+   * adapters whose framework regenerates by itself (Next.js); `getOrSet` uses leases on its own.
+   */
+  acquireLease(key: string, options?: { ttl?: number }): Promise<Lease | undefined>
   stats(): IsrCacheStats
   /** Waits for running regenerations (up to the write deadline) and closes the store connections the cache opened. */
   close(): Promise<void>
@@ -175,11 +224,19 @@ interface Settings {
   compression: CompressionOptions | false
   backoffInitialMs: number
   backoffMaxMs: number
+  l1: boolean
+  l1MaxAgeMs: number
+  lease: boolean
+  leaseTtlMs: number
+  leaseWaitMs: number
+  breakerFailures: number
+  breakerCooldownMs: number
 }
 
 const OPTION_NAMES = [
   'store', 'namespace', 'prefix', 'revalidate', 'expire', 'maxExpire', 'evictUnaccessedAfter', 'touchInterval',
-  'readTimeout', 'writeTimeout', 'tagCacheTtl', 'maxMemoryBytes', 'compression', 'retryBackoff', 'onError', 'onEvent', 'now',
+  'readTimeout', 'writeTimeout', 'tagCacheTtl', 'maxMemoryBytes', 'l1', 'l1MaxAge', 'lease', 'circuitBreaker', 'compression',
+  'retryBackoff', 'onError', 'onEvent', 'now',
 ] as const
 const ENTRY_OPTION_NAMES = ['tags', 'path', 'revalidate', 'expire']
 const SET_OPTION_NAMES = [...ENTRY_OPTION_NAMES, 'lastModified']
@@ -239,7 +296,27 @@ function settingsFrom(options: IsrCacheOptions): Settings {
   checkKnown(backoff, ['initial', 'max'], 'option retryBackoff', 'E_INVALID_OPTION')
   const backoffInitial = opt('retryBackoff.initial', backoff.initial ?? 1) as number
   const backoffMax = opt('retryBackoff.max', backoff.max ?? 60) as number
+  const l1 = options.l1 ?? true
+  if (typeof l1 !== 'boolean') throw optionError(`option l1 must be true or false; got ${JSON.stringify(l1)}`)
+  const leaseOption = options.lease ?? {}
+  const lease = leaseOption === false ? {} : checkObject(leaseOption, 'option lease', 'E_INVALID_OPTION')
+  checkKnown(lease, ['ttl', 'wait'], 'option lease', 'E_INVALID_OPTION')
+  const leaseTtl = opt('lease.ttl', lease.ttl ?? 10, { positive: true }) as number
+  const breakerOption = options.circuitBreaker ?? {}
+  const breaker = breakerOption === false ? {} : checkObject(breakerOption, 'option circuitBreaker', 'E_INVALID_OPTION')
+  checkKnown(breaker, ['failures', 'cooldown'], 'option circuitBreaker', 'E_INVALID_OPTION')
+  const breakerFailures = breaker.failures ?? 5
+  if (typeof breakerFailures !== 'number' || !Number.isInteger(breakerFailures) || breakerFailures < 1) {
+    throw optionError(`option circuitBreaker.failures must be a whole number of at least 1; got ${String(breakerFailures)}`)
+  }
   return {
+    l1,
+    l1MaxAgeMs: (opt('l1MaxAge', options.l1MaxAge ?? 1) as number) * 1000,
+    lease: leaseOption !== false,
+    leaseTtlMs: leaseTtl * 1000,
+    leaseWaitMs: (opt('lease.wait', lease.wait ?? leaseTtl) as number) * 1000,
+    breakerFailures: breakerOption === false ? Number.POSITIVE_INFINITY : breakerFailures,
+    breakerCooldownMs: (opt('circuitBreaker.cooldown', breaker.cooldown ?? 5, { positive: true }) as number) * 1000,
     namespace,
     revalidate,
     expire,
@@ -253,16 +330,6 @@ function settingsFrom(options: IsrCacheOptions): Settings {
     backoffInitialMs: backoffInitial * 1000,
     backoffMaxMs: Math.max(backoffMax, backoffInitial) * 1000,
   }
-}
-
-/** Rejects after `ms` with `code`, unless `work` settles first. The timer never keeps the process alive. */
-function withDeadline<T>(work: Promise<T>, ms: number, code: 'E_STORE_READ' | 'E_STORE_WRITE', what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new IsrCacheError(code, `${what} missed its ${ms} ms deadline; is the store reachable?`)), ms)
-    timer.unref()
-  })
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer))
 }
 
 /** An entry with the tags a purge must consider (own tags and its path's implicit tags), computed once. */
@@ -297,6 +364,7 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
 
   const stats: IsrCacheStats = {
     hits: 0, stale: 0, misses: 0, writes: 0, regenerations: 0, regenerationErrors: 0, storeErrors: 0, decodeErrors: 0, purges: 0, inflight: 0,
+    l1Hits: 0, leaseWaits: 0, circuit: 'closed',
   }
   const sink = options.onError ?? createDefaultReporter()
   const onEvent = options.onEvent
@@ -318,18 +386,47 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
     }
   }
 
-  const driver = resolveStore(options.store, {
+  const resolved = resolveStore(options.store, {
     prefix,
     now,
     maxMemoryBytes,
     onStoreError: (error) =>
       report(error instanceof IsrCacheError ? error : new IsrCacheError('E_STORE_READ', `the store reported an error: ${describeError(error)}`, { cause: error })),
   })
-  // The memory driver answers synchronously; using that keeps an in-memory hit to a map lookup.
-  const memory = driver.name === 'memory' ? (driver as MemoryDriver) : undefined
+  // The memory driver answers synchronously; using that keeps an in-memory hit to a map lookup. It never
+  // fails, so it needs no deadline or breaker either.
+  const memory = resolved.name === 'memory' ? (resolved as MemoryDriver) : undefined
+  const guarded =
+    memory === undefined
+      ? new GuardedDriver(resolved, {
+          readTimeoutMs: settings.readTimeoutMs,
+          writeTimeoutMs: settings.writeTimeoutMs,
+          failureThreshold: settings.breakerFailures,
+          cooldownMs: settings.breakerCooldownMs,
+          now,
+          onCircuit: (state, cause) => {
+            stats.circuit = state
+            emit({ type: 'circuit', state })
+            if (state === 'open') {
+              report(
+                new IsrCacheError(
+                  'E_STORE_UNAVAILABLE',
+                  `the ${resolved.name} store failed ${settings.breakerFailures} times in a row: skipping it (reads are misses, pages are still rendered) and probing it every ${settings.breakerCooldownMs / 1000} s`,
+                  { cause },
+                ),
+              )
+            }
+          },
+        })
+      : undefined
+  const driver: Driver = guarded ?? resolved
+
+  // L1: decoded entries of a shared store, held in process and re-checked against the store after l1MaxAge.
+  const l1 = memory === undefined && settings.l1 ? new ByteLru<{ held: Held; checkedAt: number }>(maxMemoryBytes) : undefined
+  const instanceId = randomUUID()
 
   /** Running regenerations, with the purge epoch they started in. */
-  const inflight = new Map<string, { run: Promise<Held>; epoch: number }>()
+  const inflight = new Map<string, { run: Promise<Held | undefined>; epoch: number }>()
   // Bumped when a purge starts: a regeneration that started before a purge may render pre-purge data, so a
   // caller that has nothing to serve must not join it after the purge, but start a new one.
   let purgeEpoch = 0
@@ -338,15 +435,47 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
   const landing = new Map<string, Held>()
   /** Each regeneration until its write has landed or failed, for close() to wait on. */
   const settling = new Set<Promise<void>>()
+  const settlingByKey = new Map<string, Promise<void>>()
+  /** Callers waiting for another instance's regeneration of a key to land, woken by writes and the feed. */
+  const waiters = new Map<string, Set<() => void>>()
   const backoff = new BoundedMap<{ failures: number; retryAt: number }>(10_000)
   const touchedAt = new BoundedMap<number>(50_000)
   const tagCache = new BoundedMap<{ record: TagRecord | undefined; readAt: number }>(100_000)
   let tagEpoch = 0
   let closed = false
 
+  const feed = memory === undefined && driver.watch
+    ? driver.watch(instanceId, {
+        change(change) {
+          if (change.type === 'written') {
+            l1?.delete(change.key)
+            wake(change.key)
+          } else {
+            tagEpoch += 1
+            for (const tag of change.tags) tagCache.delete(tag)
+          }
+        },
+        resync() {
+          l1?.clear()
+          tagCache.clear()
+          tagEpoch += 1
+        },
+        error(error) {
+          report(new IsrCacheError('E_STORE_READ', `the change feed of the ${resolved.name} store failed: ${describeError(error)}`, { cause: error }))
+        },
+      })
+    : undefined
+
   const storeKey = (key: string): string => `${settings.namespace}:${key}`
   const assertOpen = (): void => {
     if (closed) throw new IsrCacheError('E_CLOSED', 'this cache was closed; create a new one with createIsrCache()')
+  }
+
+  function wake(k: string): void {
+    const waiting = waiters.get(k)
+    if (waiting === undefined) return
+    waiters.delete(k)
+    for (const resolve of waiting) resolve()
   }
 
   function touchPolicy(key: string, at: number): TouchPolicy {
@@ -354,6 +483,18 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
     const due = last === undefined || at - last >= settings.touchIntervalMs
     if (due) touchedAt.set(key, at)
     return { until: at + settings.evictMs, due, now: at }
+  }
+
+  /** Tag records held locally and young enough, or undefined if any must be read from the store. */
+  function tagRecordsSync(tags: readonly string[], at: number): Array<TagRecord | undefined> | undefined {
+    if (memory !== undefined) return memory.readTagsSync(tags)
+    const records: Array<TagRecord | undefined> = []
+    for (const tag of tags) {
+      const cached = tagCache.get(tag)
+      if (cached === undefined || at - cached.readAt >= settings.tagCacheMs) return undefined
+      records.push(cached.record)
+    }
+    return records
   }
 
   /** Tag records, from the local cache while younger than tagCacheTtl, else from the store in one call. */
@@ -366,7 +507,7 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
     if (missing.length > 0) {
       const epoch = tagEpoch
       try {
-        const records = await withDeadline(driver.readTags(missing), settings.readTimeoutMs, 'E_STORE_READ', 'reading tag records')
+        const records = await driver.readTags(missing)
         if (epoch === tagEpoch) missing.forEach((tag, i) => tagCache.set(tag, { record: records[i], readAt: at }))
         else return tags.map((tag) => records[missing.indexOf(tag)] ?? tagCache.get(tag)?.record)
       } catch (error) {
@@ -379,7 +520,7 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
 
   function asStoreError(error: unknown, code: 'E_STORE_READ' | 'E_STORE_WRITE', what: string, key?: string): IsrCacheError {
     if (error instanceof IsrCacheError) return error
-    return new IsrCacheError(code, `${what} (${driver.name} store): ${describeError(error)}`, { cause: error, key })
+    return new IsrCacheError(code, `${what} (${resolved.name} store): ${describeError(error)}`, { cause: error, key })
   }
 
   function judge(held: Held, records: ReadonlyArray<TagRecord | undefined>, at: number): Lookup {
@@ -387,44 +528,64 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
     return state === 'expired' ? undefined : { held, state }
   }
 
-  /** The fast path for the memory store: no promise until the caller's. */
-  function lookupSync(key: string): Lookup {
-    const at = now()
-    const slot = landing.get(key) ?? memory!.readSync(storeKey(key), { until: at + settings.evictMs, due: true, now: at })?.entry
-    if (slot === undefined) return undefined
-    const held = withAllTags(slot)
-    return judge(held, held.allTags.length === 0 ? [] : memory!.readTagsSync(held.allTags), at)
+  function judgeAsync(held: Held, at: number): Lookup | Promise<Lookup> {
+    if (held.allTags.length === 0) return judge(held, [], at)
+    const records = tagRecordsSync(held.allTags, at)
+    if (records !== undefined) return judge(held, records, at)
+    return tagRecords(held.allTags, at).then((read) => judge(held, read, at))
   }
 
-  async function lookupAsync(key: string): Promise<Lookup> {
+  /**
+   * Finds an entry: a regeneration still landing, the memory store, a young L1 entry (all without a
+   * promise where the tag records are at hand), else the store.
+   */
+  function lookup(key: string): Lookup | Promise<Lookup> {
     const at = now()
-    const k = storeKey(key)
     const landed = landing.get(key)
-    if (landed !== undefined) return judge(landed, landed.allTags.length === 0 ? [] : await tagRecords(landed.allTags, at), at)
+    if (landed !== undefined) return judgeAsync(landed, at)
+    const k = storeKey(key)
+    if (memory !== undefined) {
+      const slot = memory.readSync(k, { until: at + settings.evictMs, due: true, now: at })
+      return slot === undefined ? undefined : judgeAsync(withAllTags(slot.entry), at)
+    }
+    const cached = l1?.get(k)
+    if (cached !== undefined && at - cached.checkedAt < settings.l1MaxAgeMs) {
+      stats.l1Hits += 1
+      return judgeAsync(cached.held, at)
+    }
+    return readThrough(key, k, at, cached?.held)
+  }
+
+  async function readThrough(key: string, k: string, at: number, previous: Held | undefined): Promise<Lookup> {
     let read: ReadResult
     try {
-      read = await withDeadline(driver.read(k, touchPolicy(k, at)), settings.readTimeoutMs, 'E_STORE_READ', `reading "${key}"`)
+      read = await driver.read(k, touchPolicy(k, at))
     } catch (error) {
-      report(asStoreError(error, 'E_STORE_READ', `reading "${key}" failed; served as a miss`, key))
+      if (!(error instanceof IsrCacheError && error.code === 'E_STORE_UNAVAILABLE')) {
+        report(asStoreError(error, 'E_STORE_READ', `reading "${key}" failed; served as a miss`, key))
+      }
+      // Fail open: the store cannot say; what this instance holds is still the best answer.
+      return previous === undefined ? undefined : judgeAsync(previous, at)
+    }
+    if (read === undefined) {
+      l1?.delete(k)
       return undefined
     }
-    if (read === undefined) return undefined
-    let entry: Entry
-    if ('entry' in read) entry = read.entry
-    else {
+    let held: Held
+    if ('entry' in read) held = withAllTags(read.entry)
+    else if (previous !== undefined && peekLastModified(read.bytes) === previous.lastModified) {
+      held = previous // unchanged since L1 took it: no need to decode again
+    } else {
       try {
-        entry = await decodeEntry(read.bytes)
+        held = withAllTags(await decodeEntry(read.bytes))
       } catch (error) {
+        l1?.delete(k)
         report(error instanceof IsrCacheError ? new IsrCacheError(error.code, `${error.message} (key "${key}")`, { cause: error.cause, key }) : asStoreError(error, 'E_STORE_READ', 'decode', key))
         return undefined
       }
     }
-    const held = withAllTags(entry)
-    return judge(held, held.allTags.length === 0 ? [] : await tagRecords(held.allTags, at), at)
-  }
-
-  function lookup(key: string): Lookup | Promise<Lookup> {
-    return memory === undefined ? lookupAsync(key) : lookupSync(key)
+    l1?.set(k, { held, checkedAt: at }, read && 'bytes' in read ? read.bytes.length : 0)
+    return judgeAsync(held, at)
   }
 
   function count(found: Lookup, key: string): void {
@@ -464,14 +625,88 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
     const storeExpiresAt = Math.min(held.lastModified + held.expire * 1000, at + settings.evictMs)
     let written = false
     try {
-      written = await withDeadline(driver.write({ key: k, entry: held, bytes, storeExpiresAt, now: at }), settings.writeTimeoutMs, 'E_STORE_WRITE', `writing "${key}"`)
+      written = await driver.write({ key: k, entry: held, bytes, storeExpiresAt, now: at })
       touchedAt.set(k, at)
       stats.writes += 1
+      if (written) {
+        l1?.set(k, { held, checkedAt: at }, bytes.length)
+        feed?.publish({ type: 'written', key: k })
+      } else {
+        l1?.delete(k) // the store holds something newer: read it next time
+      }
     } catch (error) {
-      report(asStoreError(error, 'E_STORE_WRITE', `writing "${key}" failed; the value was still returned`, key))
+      // The store is failing: keep the entry in L1 so this instance serves it instead of re-rendering.
+      l1?.set(k, { held, checkedAt: at }, bytes.length)
+      if (!(error instanceof IsrCacheError && error.code === 'E_STORE_UNAVAILABLE')) {
+        report(asStoreError(error, 'E_STORE_WRITE', `writing "${key}" failed; the value was still returned`, key))
+      }
     }
+    wake(k)
     emit({ type: 'write', key, written })
     return written
+  }
+
+  const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref())
+
+  /** A lease held by this instance, extended in the background while the work runs. */
+  async function takeLease(k: string, ttlMs: number): Promise<Lease | null | undefined> {
+    const token = randomUUID()
+    let acquired: boolean
+    try {
+      acquired = await driver.acquireLease(k, token, ttlMs, now())
+    } catch (error) {
+      // Fail open: without the store's word, regenerate here (at worst once per instance).
+      if (!(error instanceof IsrCacheError && error.code === 'E_STORE_UNAVAILABLE')) report(asStoreError(error, 'E_STORE_WRITE', 'taking a regeneration lease failed'))
+      return undefined
+    }
+    if (!acquired) return null
+    const timer = setInterval(() => {
+      driver.extendLease(k, token, ttlMs, now()).catch(() => {}) // a lost lease expires by itself
+    }, Math.max(50, ttlMs / 3))
+    timer.unref()
+    let released = false
+    return {
+      extend: () => driver.extendLease(k, token, ttlMs, now()).catch(() => false),
+      release: async () => {
+        if (released) return
+        released = true
+        clearInterval(timer)
+        await driver.releaseLease(k, token).catch(() => {}) // expires by itself if this fails
+      },
+    }
+  }
+
+  /**
+   * Another instance holds the lease of a missing key: wait for its entry (woken by the change feed or
+   * by polling), or for the lease to come free, at most leaseWait. Then render here if still nothing.
+   */
+  async function awaitOtherInstance(key: string, k: string): Promise<{ held: Held } | { lease: Lease | undefined }> {
+    stats.leaseWaits += 1
+    const giveUpAt = performance.now() + settings.leaseWaitMs
+    while (performance.now() < giveUpAt) {
+      await new Promise<void>((resolve) => {
+        let set = waiters.get(k)
+        if (set === undefined) waiters.set(k, (set = new Set()))
+        set.add(resolve)
+        sleep(Math.min(LEASE_POLL_MS, Math.max(1, giveUpAt - performance.now()))).then(() => {
+          set.delete(resolve)
+          resolve()
+        })
+      })
+      if (closed) break
+      try {
+        const read = await driver.read(k, { until: now() + settings.evictMs, due: false, now: now() })
+        if (read !== undefined) {
+          const held = withAllTags('entry' in read ? read.entry : await decodeEntry(read.bytes))
+          if (classify(held, [], now()) !== 'expired') return { held }
+        }
+        const lease = await takeLease(k, settings.leaseTtlMs)
+        if (lease !== null) return { lease }
+      } catch {
+        break // the store failed: stop waiting for it, render here
+      }
+    }
+    return { lease: undefined }
   }
 
   function regenerate<T>(
@@ -479,14 +714,34 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
     produce: (context: RegenerateContext<T>) => T | Promise<T>,
     input: Record<string, unknown>,
     stale: Held | undefined,
-  ): Promise<Held> {
+  ): Promise<Held | undefined> {
     const running = inflight.get(key)
     if (running !== undefined && running.epoch === purgeEpoch) return running.run
     const background = stale !== undefined
-    const startedAt = now()
-    stats.regenerations += 1
+    const k = storeKey(key)
+    const previous = settlingByKey.get(key)
+    let lease: Lease | undefined
     stats.inflight += 1
-    const run = (async () => {
+    const run = (async (): Promise<Held | undefined> => {
+      // In one process the in-process single-flight is already exact; leases are for shared stores.
+      if (settings.lease && memory === undefined) {
+        // The previous regeneration of this key may still be writing and holding the lease: let it finish.
+        if (previous !== undefined) await previous
+
+        const taken = await takeLease(k, settings.leaseTtlMs)
+        if (taken === null) {
+          // Another instance regenerates this key: a stale entry keeps being served meanwhile...
+          if (background) return undefined
+          // ...and a missing one is waited for.
+          const waited = await awaitOtherInstance(key, k)
+          if ('held' in waited) return waited.held
+          lease = waited.lease
+        } else {
+          lease = taken
+        }
+      }
+      const startedAt = now()
+      stats.regenerations += 1
       let value: T
       try {
         value = await produce({ key, staleValue: stale?.value as T | undefined })
@@ -511,13 +766,15 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
     })()
     const claim = { run, epoch: purgeEpoch }
     inflight.set(key, claim)
-    // Callers get the value as soon as it exists; lookups find it in `landing` until the write lands.
+    // Callers get the value as soon as it exists; lookups find it in `landing` until the write lands; the
+    // lease is given up only then, so no other instance starts over in between.
     const settled = run
       .then(async (held) => {
+        if (inflight.get(key) === claim) inflight.delete(key)
+        if (held === undefined) return
         // An older regeneration finishing after a newer one must not shadow it.
         const newer = landing.get(key)
         if (newer === undefined || newer.lastModified <= held.lastModified) landing.set(key, held)
-        if (inflight.get(key) === claim) inflight.delete(key)
         try {
           await write(key, held)
         } finally {
@@ -528,11 +785,14 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
         if (inflight.get(key) === claim) inflight.delete(key)
         if (error instanceof IsrCacheError && (error.code !== 'E_REGENERATE' || background)) report(error)
       })
-      .finally(() => {
+      .finally(async () => {
+        await lease?.release()
         stats.inflight -= 1
         settling.delete(settled)
+        if (settlingByKey.get(key) === settled) settlingByKey.delete(key)
       })
     settling.add(settled)
+    settlingByKey.set(key, settled)
     return run
   }
 
@@ -551,7 +811,7 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
   }
 
   const cache: IsrCache = {
-    storeKind: driver.name,
+    storeKind: resolved.name,
 
     get<T>(key: string): Promise<CacheResult<T> | undefined> {
       // Not an async function, so that an in-memory hit allocates no extra promise; errors still reject.
@@ -610,14 +870,16 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
         const running = regenerate(key, produce, input, found.held)
         if (softTimeout === undefined) return stale
         const fresh = running.then(
-          (held): GetOrSetResult<T> => ({ value: held.value as T, status: 'miss', lastModified: held.lastModified }),
+          (held): GetOrSetResult<T> => (held === undefined ? stale : { value: held.value as T, status: 'miss', lastModified: held.lastModified }),
           () => stale, // stale-if-error: the failure is reported by regenerate()
         )
         return timeout(fresh, softTimeout * 1000, () => stale)
       }
-      const running = regenerate(key, produce, input, undefined).then(
-        (held): GetOrSetResult<T> => ({ value: held.value as T, status: 'miss', lastModified: held.lastModified }),
-      )
+      const running = regenerate(key, produce, input, undefined).then((held): GetOrSetResult<T> => {
+        // A miss always resolves to an entry (its own, or another instance's); never undefined.
+        const entry = held!
+        return { value: entry.value as T, status: 'miss', lastModified: entry.lastModified }
+      })
       if (hardTimeout === undefined) return running
       return timeout(running, hardTimeout * 1000, () => {
         throw new IsrCacheError('E_HARD_TIMEOUT', `gave up waiting for the regeneration of "${key}" after ${hardTimeout} s (hardTimeout); it continues in the background and its result will be cached`, { key })
@@ -648,13 +910,27 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
       assertOpen()
       checkKey(key)
       const k = storeKey(key)
+      l1?.delete(k)
       try {
-        await withDeadline(driver.delete(k), settings.writeTimeoutMs, 'E_STORE_WRITE', `deleting "${key}"`)
+        await driver.delete(k)
       } catch (error) {
         const failure = asStoreError(error, 'E_STORE_WRITE', `deleting "${key}" failed`, key)
         report(failure)
         throw failure
       }
+      feed?.publish({ type: 'written', key: k })
+    },
+
+    async acquireLease(key, leaseOptions = {}) {
+      assertOpen()
+      checkKey(key)
+      const input = checkObject(leaseOptions, 'acquireLease options')
+      checkKnown(input, ['ttl'], 'acquireLease options', 'E_INVALID_INPUT')
+      const ttlMs = input.ttl === undefined ? settings.leaseTtlMs : (seconds('E_INVALID_INPUT', 'ttl', input.ttl, { positive: true }) as number) * 1000
+      const lease = await takeLease(storeKey(key), ttlMs)
+      // undefined from takeLease means the store failed: the caller may go ahead (fail open).
+      if (lease === null) return undefined
+      return lease ?? { extend: async () => false, release: async () => {} }
     },
 
     stats() {
@@ -665,9 +941,11 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
       if (closed) return
       closed = true
       if (settling.size > 0) {
-        await Promise.race([Promise.all(settling), new Promise((resolve) => setTimeout(resolve, settings.writeTimeoutMs).unref())])
+        await Promise.race([Promise.all(settling), sleep(settings.writeTimeoutMs)])
       }
+      await feed?.close()
       await driver.close()
+      l1?.clear()
     },
   }
 
@@ -675,7 +953,7 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
     const expire = expireInput === undefined ? 0 : Math.min(seconds('E_INVALID_INPUT', 'expire', expireInput) as number, settings.maxExpireMs / 1000)
     purgeEpoch += 1
     try {
-      await withDeadline(driver.purgeTags(tags, now(), expire, settings.maxExpireMs), settings.writeTimeoutMs, 'E_STORE_WRITE', 'purging tags')
+      await driver.purgeTags(tags, now(), expire, settings.maxExpireMs)
     } catch (error) {
       // A purge that did not happen must not look like one that did: report it and throw.
       const failure = asStoreError(error, 'E_STORE_WRITE', `purging ${tags.length} tag(s) failed`)
@@ -686,6 +964,7 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
       tagEpoch += 1
       for (const tag of tags) tagCache.delete(tag)
     }
+    feed?.publish({ type: 'purged', tags })
     stats.purges += 1
     emit({ type: 'purge', tags, expire })
   }

@@ -13,6 +13,11 @@ export type IsrCacheErrorCode =
   | 'E_STORE_READ'
   /** A store write failed or missed its deadline; the value was still returned. Reported, never thrown. */
   | 'E_STORE_WRITE'
+  /**
+   * The store failed repeatedly and the circuit breaker skips it for a while (reads are misses, writes are
+   * dropped, purges and deletes reject). Reported when the circuit opens, not per skipped call.
+   */
+  | 'E_STORE_UNAVAILABLE'
   /** A stored entry could not be decoded (corrupt, foreign or from an unknown format); treated as a miss. */
   | 'E_DECODE'
   /** A value could not be encoded (e.g. it holds a function). Thrown by `set`; reported by `getOrSet`. */

@@ -19,6 +19,7 @@ export type {
   IsrCacheEvent,
   IsrCacheOptions,
   IsrCacheStats,
+  Lease,
   RegenerateContext,
   SetOptions,
 } from './cache.js'

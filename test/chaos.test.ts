@@ -12,8 +12,9 @@ function setup(extra: Partial<IsrCacheOptions> = {}) {
   const { keyv, chaos } = chaosStore()
   const errors: IsrCacheError[] = []
   const clock = { time: 1_800_000_000_000 }
-  const cache = createIsrCache({ store: keyv, now: () => clock.time, onError: (e) => errors.push(e), readTimeout: 0.2, writeTimeout: 0.2, tagCacheTtl: 0, ...extra })
-  return { cache, chaos, errors, clock }
+  // No L1 tier here unless a test asks: these tests look at what the store does.
+  const cache = createIsrCache({ store: keyv, now: () => clock.time, onError: (e) => errors.push(e), readTimeout: 0.2, writeTimeout: 0.2, tagCacheTtl: 0, l1: false, circuitBreaker: false, ...extra })
+  return { cache, chaos, errors, clock, keyv }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

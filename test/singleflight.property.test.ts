@@ -18,8 +18,7 @@ describe('single-flight regeneration', () => {
         for (let i = 0; i < callers; i += 1) {
           results.push(s.schedule(Promise.resolve()).then(() => cache.getOrSet('page', regenerate)))
         }
-        await s.waitAll()
-        const settled = await Promise.all(results)
+        const settled = await s.waitFor(Promise.all(results))
         expect(runs).toBe(1)
         expect(settled.every((r) => r.value.run === 1)).toBe(true)
         await cache.close()
@@ -41,8 +40,8 @@ describe('single-flight regeneration', () => {
         for (let i = 0; i < callers; i += 1) {
           results.push(s.schedule(Promise.resolve()).then(() => cache.getOrSet('page', regenerate)))
         }
-        await s.waitAll()
-        const settled = await Promise.all(results)
+        const settled = await s.waitFor(Promise.all(results))
+        await s.waitAll() // the background regeneration
         while (cache.stats().inflight > 0) await new Promise((resolve) => setTimeout(resolve, 1))
         expect(runs).toBe(1)
         for (const r of settled) expect(r.status === 'stale' ? r.value.run === 0 : r.value.run === 1).toBe(true)

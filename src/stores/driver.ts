@@ -18,6 +18,8 @@ export interface DriverCapabilities {
   binary: boolean
   /** The data outlives the process. */
   durable: boolean
+  /** Regeneration leases exclude each other across processes (not just within one). */
+  atomicLeases: boolean
 }
 
 /** The result of a read: decoded (memory) or raw bytes for the core to decode. */
@@ -55,19 +57,58 @@ export interface Driver {
   readTags(tags: readonly string[]): Promise<Array<TagRecord | undefined>>
   /** Merges a purge into each tag's record, atomically where `capabilities.atomicPurges`. */
   purgeTags(tags: readonly string[], now: number, expireSeconds: number, maxExpireMs: number): Promise<void>
+  /**
+   * Takes the regeneration lease of a key if nobody holds it (or the holder's lease expired). Returns
+   * whether `token` now holds it. Atomic across processes where `capabilities.atomicLeases`.
+   */
+  acquireLease(key: string, token: string, ttlMs: number, now: number): Promise<boolean>
+  /** Extends a lease this token holds; false if it no longer does. */
+  extendLease(key: string, token: string, ttlMs: number, now: number): Promise<boolean>
+  /** Gives a lease up, only if this token still holds it. */
+  releaseLease(key: string, token: string): Promise<void>
+  /**
+   * Tells this instance when other instances change the store: pub/sub on Redis, a change counter on
+   * SQLite. Absent where the store has neither (the L1 tier then relies on its re-check bound alone).
+   */
+  watch?(instanceId: string, handlers: ChangeHandlers): ChangeFeed
   /** Closes what the driver opened itself (never a client or store the user passed in). */
   close(): Promise<void>
 }
 
-/** Key layout shared by the drivers: `<prefix>:e:<namespace>:<key>` for entries, `<prefix>:t:<tag>` for tags. */
+/** What another instance changed. */
+export type Change = { type: 'written'; key: string } | { type: 'purged'; tags: string[] }
+
+export interface ChangeHandlers {
+  /** Another instance wrote or deleted `key`, or purged `tags`. */
+  change(change: Change): void
+  /** Changes may have been missed (a reconnect, an unreadable counter): drop everything held locally. */
+  resync(): void
+  /** The feed itself failed (reported, never thrown). */
+  error(error: unknown): void
+}
+
+export interface ChangeFeed {
+  /** Tells the other instances about a change made here. Fire and forget. */
+  publish(change: Change): void
+  close(): Promise<void>
+}
+
+/**
+ * Key layout shared by the drivers: `<prefix>:e:<namespace>:<key>` for entries, `<prefix>:t:<tag>` for
+ * tags, `<prefix>:l:<namespace>:<key>` for regeneration leases, `<prefix>:bus` for the change channel.
+ */
 export interface KeyLayout {
   entry(key: string): string
   tag(tag: string): string
+  lease(key: string): string
+  channel: string
 }
 
 export function keyLayout(prefix: string): KeyLayout {
   return {
     entry: (key) => `${prefix}:e:${key}`,
     tag: (tag) => `${prefix}:t:${tag}`,
+    lease: (key) => `${prefix}:l:${key}`,
+    channel: `${prefix}:bus`,
   }
 }

@@ -40,7 +40,7 @@ function toBytes(value: unknown): Uint8Array | undefined {
 
 export class KeyvDriver implements Driver {
   readonly name = 'keyv' as const
-  readonly capabilities = { atomicWrites: false, atomicPurges: false, nativeTtl: true, binary: false, durable: true }
+  readonly capabilities = { atomicWrites: false, atomicPurges: false, nativeTtl: true, binary: false, durable: true, atomicLeases: false }
   readonly #keyv: Keyv
   readonly #keys: KeyLayout
   readonly #owned: boolean
@@ -127,6 +127,37 @@ export class KeyvDriver implements Driver {
         }),
       ),
     )
+  }
+
+  // Leases: read, then write, then read back to see who won. Exact within a process (the per-key lock),
+  // best effort across processes: two writers racing between the read and the write can both win.
+  async acquireLease(key: string, token: string, ttlMs: number, now: number): Promise<boolean> {
+    const leaseKey = this.#keys.lease(key)
+    return this.#locks.run(leaseKey, async () => {
+      const held = (await this.#keyv.get(leaseKey)) as { token?: string; expiresAt?: number } | undefined
+      if (held?.token !== undefined && held.token !== token && now < (held.expiresAt ?? 0)) return false
+      await this.#keyv.set(leaseKey, { token, expiresAt: now + ttlMs }, ttlMs)
+      const check = (await this.#keyv.get(leaseKey)) as { token?: string } | undefined
+      return check?.token === token
+    })
+  }
+
+  async extendLease(key: string, token: string, ttlMs: number, now: number): Promise<boolean> {
+    const leaseKey = this.#keys.lease(key)
+    return this.#locks.run(leaseKey, async () => {
+      const held = (await this.#keyv.get(leaseKey)) as { token?: string } | undefined
+      if (held?.token !== token) return false
+      await this.#keyv.set(leaseKey, { token, expiresAt: now + ttlMs }, ttlMs)
+      return true
+    })
+  }
+
+  async releaseLease(key: string, token: string): Promise<void> {
+    const leaseKey = this.#keys.lease(key)
+    await this.#locks.run(leaseKey, async () => {
+      const held = (await this.#keyv.get(leaseKey)) as { token?: string } | undefined
+      if (held?.token === token) await this.#keyv.delete(leaseKey)
+    })
   }
 
   async close(): Promise<void> {

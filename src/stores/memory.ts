@@ -1,19 +1,17 @@
 /**
- * The in-process store: decoded entries in a byte-bounded map with second-chance (CLOCK) eviction, so a
- * hit costs a map lookup and a flag write, not a reorder. Holds decoded copies made from the encoded bytes,
+ * The in-process store: decoded entries in a byte-bounded map (lru.ts), so a hit costs a map lookup and a
+ * flag write. Holds decoded copies made from the encoded bytes,
  * so a caller mutating a value it passed to `set` or got from `get` cannot change what is cached, and every
  * store treats values alike.
  */
 import { decodeEntry, expiresAt, type Entry } from '../codec.js'
 import { applyPurge, recordNeededUntil, type TagRecord } from '../freshness.js'
+import { ByteLru } from '../lru.js'
 import type { Driver, ReadResult, TouchPolicy, WriteRequest } from './driver.js'
 
 interface Slot {
   entry: Entry
-  size: number
   storeExpiresAt: number
-  /** Set on every hit; eviction gives a slot with this set a second chance. */
-  referenced: boolean
 }
 
 export interface MemoryDriverOptions {
@@ -23,34 +21,32 @@ export interface MemoryDriverOptions {
 
 export class MemoryDriver implements Driver {
   readonly name = 'memory' as const
-  readonly capabilities = { atomicWrites: true, atomicPurges: true, nativeTtl: true, binary: true, durable: false }
-  readonly #slots = new Map<string, Slot>()
+  readonly capabilities = { atomicWrites: true, atomicPurges: true, nativeTtl: true, binary: true, durable: false, atomicLeases: true }
+  readonly #slots: ByteLru<Slot>
   readonly #tags = new Map<string, { record: TagRecord; expiresAt: number }>()
-  readonly #maxBytes: number
+  readonly #leases = new Map<string, { token: string; expiresAt: number }>()
   readonly #now: () => number
-  #bytes = 0
 
   constructor(options: MemoryDriverOptions) {
-    this.#maxBytes = options.maxBytes
+    this.#slots = new ByteLru(options.maxBytes)
     this.#now = options.now
   }
 
   /** Bytes held (encoded sizes), for stats and tests. */
   get size(): number {
-    return this.#bytes
+    return this.#slots.bytes
   }
 
   readSync(key: string, touch: TouchPolicy): { entry: Entry; size: number } | undefined {
     const slot = this.#slots.get(key)
     if (slot === undefined) return undefined
     if (this.#now() >= slot.storeExpiresAt) {
-      this.#remove(key, slot)
+      this.#slots.delete(key)
       return undefined
     }
-    slot.referenced = true
     // Touching costs nothing here, so every read slides the eviction time (no throttle needed).
     slot.storeExpiresAt = Math.min(expiresAt(slot.entry), touch.until)
-    return slot
+    return { entry: slot.entry, size: 0 }
   }
 
   read(key: string, touch: TouchPolicy): Promise<ReadResult> {
@@ -61,26 +57,12 @@ export class MemoryDriver implements Driver {
     const copy = await decodeEntry(request.bytes)
     const current = this.#slots.get(request.key)
     if (current !== undefined && current.entry.lastModified > request.entry.lastModified) return false
-    if (request.bytes.length > this.#maxBytes) {
-      // Larger than the whole budget: keeping it would evict everything else. Drop any older version.
-      if (current !== undefined) this.#remove(request.key, current)
-      return false
-    }
-    if (current !== undefined) this.#remove(request.key, current)
-    this.#slots.set(request.key, {
-      entry: copy,
-      size: request.bytes.length,
-      storeExpiresAt: request.storeExpiresAt,
-      referenced: false,
-    })
-    this.#bytes += request.bytes.length
-    this.#evict()
-    return true
+    // An entry larger than the whole budget is not kept (and any older version of it goes).
+    return this.#slots.set(request.key, { entry: copy, storeExpiresAt: request.storeExpiresAt }, request.bytes.length)
   }
 
   async delete(key: string): Promise<void> {
-    const slot = this.#slots.get(key)
-    if (slot !== undefined) this.#remove(key, slot)
+    this.#slots.delete(key)
   }
 
   readTagsSync(tags: readonly string[]): Array<TagRecord | undefined> {
@@ -108,30 +90,27 @@ export class MemoryDriver implements Driver {
     }
   }
 
+  async acquireLease(key: string, token: string, ttlMs: number, now: number): Promise<boolean> {
+    const held = this.#leases.get(key)
+    if (held !== undefined && held.token !== token && now < held.expiresAt) return false
+    this.#leases.set(key, { token, expiresAt: now + ttlMs })
+    return true
+  }
+
+  async extendLease(key: string, token: string, ttlMs: number, now: number): Promise<boolean> {
+    const held = this.#leases.get(key)
+    if (held?.token !== token) return false
+    held.expiresAt = now + ttlMs
+    return true
+  }
+
+  async releaseLease(key: string, token: string): Promise<void> {
+    if (this.#leases.get(key)?.token === token) this.#leases.delete(key)
+  }
+
   async close(): Promise<void> {
+    this.#leases.clear()
     this.#slots.clear()
     this.#tags.clear()
-    this.#bytes = 0
-  }
-
-  #remove(key: string, slot: Slot): void {
-    this.#slots.delete(key)
-    this.#bytes -= slot.size
-  }
-
-  #evict(): void {
-    // CLOCK: walk from the oldest insertion; referenced slots get moved to the back once, others go.
-    while (this.#bytes > this.#maxBytes) {
-      const oldest = this.#slots.entries().next()
-      if (oldest.done) return
-      const [key, slot] = oldest.value
-      this.#slots.delete(key)
-      if (slot.referenced && this.#now() < slot.storeExpiresAt) {
-        slot.referenced = false
-        this.#slots.set(key, slot)
-      } else {
-        this.#bytes -= slot.size
-      }
-    }
   }
 }

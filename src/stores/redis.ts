@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto'
 import { decodeTagRecord, MAX_OPEN_WINDOWS, type TagRecord } from '../freshness.js'
-import type { Driver, KeyLayout, ReadResult, TouchPolicy, WriteRequest } from './driver.js'
+import type { ChangeFeed, ChangeHandlers, Driver, KeyLayout, ReadResult, TouchPolicy, WriteRequest } from './driver.js'
 
 // Header offsets (see codec.ts), 1-based for Lua: magic 1-4, lastModified 6-21, expiresAt 22-37.
 const WRITE_IF_NOT_OLDER = `
@@ -83,10 +83,25 @@ for _, key in ipairs(KEYS) do
 end
 return #KEYS`
 
+const EXTEND_LEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0`
+
+const RELEASE_LEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0`
+
 /** The subset of a node-redis v5 client this driver uses. */
 export interface RedisClientLike {
   isOpen?: boolean
   get(key: string): Promise<unknown>
+  set(key: string, value: string, options: { NX: true; PX: number }): Promise<unknown>
+  publish(channel: string, message: string): Promise<unknown>
   mGet(keys: string[]): Promise<unknown[]>
   del(keys: string | string[]): Promise<unknown>
   evalSha(sha: string, options: { keys: string[]; arguments: Array<string | Buffer> }): Promise<unknown>
@@ -126,7 +141,7 @@ function sha1(script: string): string {
 
 export class RedisDriver implements Driver {
   readonly name = 'redis' as const
-  readonly capabilities = { atomicWrites: true, atomicPurges: true, nativeTtl: true, binary: true, durable: true }
+  readonly capabilities = { atomicWrites: true, atomicPurges: true, nativeTtl: true, binary: true, durable: true, atomicLeases: true }
   readonly #store: KeyvRedisLike
   readonly #keys: KeyLayout
   readonly #owned: boolean
@@ -205,6 +220,94 @@ export class RedisDriver implements Driver {
       tags.map((tag) => this.#keys.tag(tag)),
       [String(now), String(expireSeconds * 1000), String(maxExpireMs), String(MAX_OPEN_WINDOWS)],
     )
+  }
+
+  async acquireLease(key: string, token: string, ttlMs: number): Promise<boolean> {
+    const { text } = await this.#clients()
+    return (await text.set(this.#keys.lease(key), token, { NX: true, PX: Math.max(1, Math.ceil(ttlMs)) })) === 'OK'
+  }
+
+  async extendLease(key: string, token: string, ttlMs: number): Promise<boolean> {
+    const { text } = await this.#clients()
+    return Number(await this.#script(text, EXTEND_LEASE, [this.#keys.lease(key)], [token, String(Math.max(1, Math.ceil(ttlMs)))])) === 1
+  }
+
+  async releaseLease(key: string, token: string): Promise<void> {
+    const { text } = await this.#clients()
+    await this.#script(text, RELEASE_LEASE, [this.#keys.lease(key)], [token])
+  }
+
+  /**
+   * Pub/sub on `<prefix>:bus`, on a second connection (a subscribed connection can do nothing else).
+   * Messages are at most once: after a reconnect the instance resyncs, and L1 entries are re-checked
+   * against the store after a bound anyway, so a lost message costs latency, never lasting staleness.
+   */
+  watch(instanceId: string, handlers: ChangeHandlers): ChangeFeed {
+    const base = this.#store.client as {
+      duplicate(): {
+        on(event: string, listener: (...args: unknown[]) => void): void
+        connect(): Promise<unknown>
+        subscribe(channel: string, listener: (message: string) => void): Promise<void>
+        destroy?(): void
+        disconnect?(): Promise<void>
+        isOpen: boolean
+      }
+    }
+    const channel = this.#keys.channel
+    const subscriber = base.duplicate()
+    let connectedBefore = false
+    let failedSince = false
+    subscriber.on('error', (error) => {
+      failedSince = true
+      handlers.error(error)
+    })
+    subscriber.on('ready', () => {
+      // node-redis resubscribes by itself after a reconnect; what was published meanwhile is lost.
+      if (connectedBefore || failedSince) handlers.resync()
+      connectedBefore = true
+      failedSince = false
+    })
+    const onMessage = (message: string) => {
+      const first = message.indexOf('\n')
+      const second = message.indexOf('\n', first + 1)
+      if (first < 0 || second < 0 || message.slice(0, first) === instanceId) return
+      const kind = message.slice(first + 1, second)
+      const payload = message.slice(second + 1)
+      if (kind === 'w') handlers.change({ type: 'written', key: payload })
+      else if (kind === 'p') {
+        try {
+          handlers.change({ type: 'purged', tags: JSON.parse(payload) as string[] })
+        } catch {
+          handlers.resync()
+        }
+      }
+    }
+    const started = subscriber
+      .connect()
+      .then(() => subscriber.subscribe(channel, onMessage))
+      .catch((error: unknown) => handlers.error(error))
+    let closed = false
+    return {
+      publish: (change) => {
+        if (closed) return
+        const message =
+          change.type === 'written' ? `${instanceId}\nw\n${change.key}` : `${instanceId}\np\n${JSON.stringify(change.tags)}`
+        this.#clients()
+          .then(({ text }) => text.publish(channel, message))
+          .catch((error: unknown) => handlers.error(error))
+      },
+      close: async () => {
+        closed = true
+        // Destroy rather than quit: it also ends a connection attempt still retrying against a dead server.
+        try {
+          if (subscriber.destroy) subscriber.destroy()
+          else if (subscriber.isOpen) await subscriber.disconnect?.()
+        } catch {
+          // already closed
+        }
+        void started
+      },
+    }
   }
 
   async close(): Promise<void> {

@@ -10,7 +10,7 @@
  */
 import { Mutex } from 'async-mutex'
 import { decodeTagRecord, applyPurge, encodeTagRecord, recordNeededUntil, type TagRecord } from '../freshness.js'
-import type { Driver, KeyLayout, ReadResult, TouchPolicy, WriteRequest } from './driver.js'
+import type { ChangeFeed, ChangeHandlers, Driver, KeyLayout, ReadResult, TouchPolicy, WriteRequest } from './driver.js'
 
 export interface KeyvSqliteLike {
   query(sql: string, ...params: unknown[]): Promise<Array<Record<string, unknown>>>
@@ -32,7 +32,7 @@ const SWEEP_INTERVAL_MS = 10 * 60 * 1000
 
 export class SqliteDriver implements Driver {
   readonly name = 'sqlite' as const
-  readonly capabilities = { atomicWrites: true, atomicPurges: true, nativeTtl: false, binary: true, durable: true }
+  readonly capabilities = { atomicWrites: true, atomicPurges: true, nativeTtl: false, binary: true, durable: true, atomicLeases: true }
   readonly #store: KeyvSqliteLike
   readonly #keys: KeyLayout
   readonly #owned: boolean
@@ -61,6 +61,7 @@ export class SqliteDriver implements Driver {
       hard_expires_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, touched_at INTEGER NOT NULL)`)
     await q('CREATE INDEX IF NOT EXISTS isr_cache_entries_expires ON isr_cache_entries (expires_at)')
     await q('CREATE TABLE IF NOT EXISTS isr_cache_tags (tag TEXT PRIMARY KEY, record TEXT NOT NULL, expires_at INTEGER NOT NULL)')
+    await q('CREATE TABLE IF NOT EXISTS isr_cache_leases (key TEXT PRIMARY KEY, token TEXT NOT NULL, expires_at INTEGER NOT NULL)')
     await this.sweep()
     this.#sweeper = setInterval(() => {
       this.sweep().catch(() => {}) // a failed sweep is retried at the next interval
@@ -78,6 +79,7 @@ export class SqliteDriver implements Driver {
     const now = this.#now()
     await this.#store.query('DELETE FROM isr_cache_entries WHERE expires_at <= ?', now)
     await this.#store.query('DELETE FROM isr_cache_tags WHERE expires_at <= ?', now)
+    await this.#store.query('DELETE FROM isr_cache_leases WHERE expires_at <= ?', now)
   }
 
   async read(key: string, touch: TouchPolicy): Promise<ReadResult> {
@@ -160,6 +162,67 @@ export class SqliteDriver implements Driver {
         throw error
       }
     })
+  }
+
+  async acquireLease(key: string, token: string, ttlMs: number, now: number): Promise<boolean> {
+    // Insert, or take over a lease whose holder let it expire; RETURNING says whether this token holds it.
+    const rows = await this.#query(
+      `INSERT INTO isr_cache_leases (key, token, expires_at) VALUES (?, ?, ?)
+       ON CONFLICT(key) DO UPDATE SET token = excluded.token, expires_at = excluded.expires_at
+       WHERE isr_cache_leases.expires_at <= ? OR isr_cache_leases.token = excluded.token
+       RETURNING token`,
+      this.#keys.lease(key),
+      token,
+      now + ttlMs,
+      now,
+    )
+    return rows.length > 0
+  }
+
+  async extendLease(key: string, token: string, ttlMs: number, now: number): Promise<boolean> {
+    const rows = await this.#query(
+      'UPDATE isr_cache_leases SET expires_at = ? WHERE key = ? AND token = ? RETURNING 1 AS held',
+      now + ttlMs,
+      this.#keys.lease(key),
+      token,
+    )
+    return rows.length > 0
+  }
+
+  async releaseLease(key: string, token: string): Promise<void> {
+    await this.#query('DELETE FROM isr_cache_leases WHERE key = ? AND token = ?', this.#keys.lease(key), token)
+  }
+
+  /**
+   * SQLite has no pub/sub; `PRAGMA data_version` changes whenever another connection (another process)
+   * commits. Polled every `intervalMs`: a change drops what this instance holds locally.
+   */
+  watch(_instanceId: string, handlers: ChangeHandlers, intervalMs = 100): ChangeFeed {
+    let last: unknown
+    let polling = false
+    const timer = setInterval(() => {
+      if (polling) return
+      polling = true
+      this.#query('PRAGMA data_version')
+        .then((rows) => {
+          const version = rows[0]?.data_version
+          if (last !== undefined && version !== last) handlers.resync()
+          last = version
+        })
+        .catch((error: unknown) => {
+          last = undefined
+          handlers.resync()
+          handlers.error(error)
+        })
+        .finally(() => {
+          polling = false
+        })
+    }, intervalMs)
+    timer.unref()
+    return {
+      publish: () => {}, // other processes see the commit in their own data_version
+      close: async () => clearInterval(timer),
+    }
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,68 @@
+/**
+ * A map bounded by bytes, with second-chance (CLOCK) eviction: a hit sets a flag instead of reordering,
+ * so reads cost a map lookup; when over budget, the oldest insertion goes unless it was read since the
+ * last pass, in which case it moves to the back once. Backs the memory store and the L1 tier.
+ */
+interface Slot<V> {
+  value: V
+  size: number
+  referenced: boolean
+}
+
+export class ByteLru<V> {
+  readonly #slots = new Map<string, Slot<V>>()
+  readonly #maxBytes: number
+  #bytes = 0
+
+  constructor(maxBytes: number) {
+    this.#maxBytes = maxBytes
+  }
+
+  get bytes(): number {
+    return this.#bytes
+  }
+
+  get count(): number {
+    return this.#slots.size
+  }
+
+  get(key: string): V | undefined {
+    const slot = this.#slots.get(key)
+    if (slot === undefined) return undefined
+    slot.referenced = true
+    return slot.value
+  }
+
+  /** Stores a value of `size` bytes. Returns false (and keeps nothing) when it exceeds the whole budget. */
+  set(key: string, value: V, size: number): boolean {
+    this.delete(key)
+    if (size > this.#maxBytes) return false
+    this.#slots.set(key, { value, size, referenced: false })
+    this.#bytes += size
+    while (this.#bytes > this.#maxBytes) {
+      const oldest = this.#slots.entries().next()
+      if (oldest.done) break
+      const [oldestKey, slot] = oldest.value
+      this.#slots.delete(oldestKey)
+      if (slot.referenced) {
+        slot.referenced = false
+        this.#slots.set(oldestKey, slot)
+      } else {
+        this.#bytes -= slot.size
+      }
+    }
+    return true
+  }
+
+  delete(key: string): void {
+    const slot = this.#slots.get(key)
+    if (slot === undefined) return
+    this.#slots.delete(key)
+    this.#bytes -= slot.size
+  }
+
+  clear(): void {
+    this.#slots.clear()
+    this.#bytes = 0
+  }
+}

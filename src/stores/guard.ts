@@ -1,0 +1,131 @@
+/**
+ * Fail-open armour around a driver: a deadline on every call, and a circuit breaker that stops calling a
+ * store that keeps failing, then lets one call through (half-open) after a cooldown to see if it is back.
+ * While the circuit is open, calls fail at once with E_STORE_UNAVAILABLE instead of each waiting out its
+ * deadline, so a dead Redis costs nothing per request.
+ */
+import { IsrCacheError, describeError, type IsrCacheErrorCode } from '../errors.js'
+import type { TagRecord } from '../freshness.js'
+import type { ChangeFeed, ChangeHandlers, Driver, ReadResult, TouchPolicy, WriteRequest } from './driver.js'
+
+export interface GuardOptions {
+  readTimeoutMs: number
+  writeTimeoutMs: number
+  /** Consecutive failures that open the circuit. */
+  failureThreshold: number
+  /** How long the circuit stays open before a probe. */
+  cooldownMs: number
+  now: () => number
+  /** Told when the circuit opens (with the last failure) and closes again. */
+  onCircuit(state: 'open' | 'closed', cause?: unknown): void
+}
+
+type Kind = 'read' | 'write'
+
+export class GuardedDriver implements Driver {
+  readonly name: Driver['name']
+  readonly capabilities: Driver['capabilities']
+  readonly watch?: (instanceId: string, handlers: ChangeHandlers) => ChangeFeed
+  readonly #inner: Driver
+  readonly #options: GuardOptions
+  #failures = 0
+  #openUntil = 0
+  #open = false
+  #probing = false
+
+  constructor(inner: Driver, options: GuardOptions) {
+    this.#inner = inner
+    this.#options = options
+    this.name = inner.name
+    this.capabilities = inner.capabilities
+    if (inner.watch) this.watch = inner.watch.bind(inner)
+  }
+
+  /** Whether calls are currently skipped. */
+  get circuitOpen(): boolean {
+    return this.#open
+  }
+
+  async #call<T>(kind: Kind, what: string, work: () => Promise<T>): Promise<T> {
+    const code: IsrCacheErrorCode = kind === 'read' ? 'E_STORE_READ' : 'E_STORE_WRITE'
+    if (this.#open) {
+      // Open: fail fast, except one probe per cooldown.
+      if (this.#probing || this.#options.now() < this.#openUntil) {
+        throw new IsrCacheError('E_STORE_UNAVAILABLE', `${what} skipped: the ${this.name} store failed ${this.#options.failureThreshold} times in a row and is rested until it answers again`)
+      }
+      this.#probing = true
+    }
+    const ms = kind === 'read' ? this.#options.readTimeoutMs : this.#options.writeTimeoutMs
+    let timer: NodeJS.Timeout | undefined
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new IsrCacheError(code, `${what} missed its ${ms} ms deadline; is the ${this.name} store reachable?`)), ms)
+      timer.unref()
+    })
+    try {
+      const result = await Promise.race([work(), deadline])
+      this.#succeeded()
+      return result
+    } catch (error) {
+      this.#failed(error)
+      if (error instanceof IsrCacheError) throw error
+      throw new IsrCacheError(code, `${what} failed (${this.name} store): ${describeError(error)}`, { cause: error })
+    } finally {
+      clearTimeout(timer)
+      this.#probing = false
+    }
+  }
+
+  #succeeded(): void {
+    this.#failures = 0
+    if (this.#open) {
+      this.#open = false
+      this.#options.onCircuit('closed')
+    }
+  }
+
+  #failed(error: unknown): void {
+    this.#failures += 1
+    if (this.#open || this.#failures >= this.#options.failureThreshold) {
+      const wasOpen = this.#open
+      this.#open = true
+      this.#openUntil = this.#options.now() + this.#options.cooldownMs
+      if (!wasOpen) this.#options.onCircuit('open', error)
+    }
+  }
+
+  read(key: string, touch: TouchPolicy): Promise<ReadResult> {
+    return this.#call('read', `reading "${key}"`, () => this.#inner.read(key, touch))
+  }
+
+  write(request: WriteRequest): Promise<boolean> {
+    return this.#call('write', `writing "${request.key}"`, () => this.#inner.write(request))
+  }
+
+  delete(key: string): Promise<void> {
+    return this.#call('write', `deleting "${key}"`, () => this.#inner.delete(key))
+  }
+
+  readTags(tags: readonly string[]): Promise<Array<TagRecord | undefined>> {
+    return this.#call('read', 'reading tag records', () => this.#inner.readTags(tags))
+  }
+
+  purgeTags(tags: readonly string[], now: number, expireSeconds: number, maxExpireMs: number): Promise<void> {
+    return this.#call('write', `purging ${tags.length} tag(s)`, () => this.#inner.purgeTags(tags, now, expireSeconds, maxExpireMs))
+  }
+
+  acquireLease(key: string, token: string, ttlMs: number, now: number): Promise<boolean> {
+    return this.#call('write', `taking the lease of "${key}"`, () => this.#inner.acquireLease(key, token, ttlMs, now))
+  }
+
+  extendLease(key: string, token: string, ttlMs: number, now: number): Promise<boolean> {
+    return this.#call('write', `extending the lease of "${key}"`, () => this.#inner.extendLease(key, token, ttlMs, now))
+  }
+
+  releaseLease(key: string, token: string): Promise<void> {
+    return this.#call('write', `releasing the lease of "${key}"`, () => this.#inner.releaseLease(key, token))
+  }
+
+  close(): Promise<void> {
+    return this.#inner.close()
+  }
+}
