@@ -41,6 +41,17 @@ const open = (options = {}) => {
 const redisCache = (suffix, options = {}) => open({ store: REDIS_URL, prefix: `${PREFIX}-${suffix}`, ...options })
 const entryKey = (prefix, key, namespace = NAMESPACE) => `${prefix}:e:${namespace}:${key}`
 
+/** Whether this build has the `l1` option (an in-process tier in front of shared stores). */
+const L1_OPTION = (() => {
+  try {
+    createIsrCache({ l1: false }) // memory store: opens nothing
+    return true
+  } catch (error) {
+    if (error?.code === 'E_INVALID_OPTION') return false
+    throw error
+  }
+})()
+
 /** Decode baseline: the codec is not exported, so this reproduces its minimal decode (see header of src/codec.ts). */
 function decodeEnvelope(bytes) {
   if (bytes.toString('latin1', 0, 4) !== 'ISR1') throw new Error('not an ISR1 envelope')
@@ -124,7 +135,10 @@ async function benchRedisHit(raw) {
   const ROUNDS = 7
   const WARMUP = 50
   const prefix = `${PREFIX}-hit`
-  const cache = redisCache('hit')
+  // The metric is about the store path (round trip + decode + freshness), so the headline cache turns the
+  // in-process L1 tier off where the build has one; the default configuration (L1 on) is reported as info.
+  const cache = redisCache('hit', L1_OPTION ? { l1: false } : {})
+  const cacheDefault = L1_OPTION ? redisCache('hit') : undefined
   const chunk = '<div class="card"><h2>Title</h2><p>Lorem ipsum dolor sit amet, consectetur adipiscing.</p></div>\n'
   const html = `<!doctype html><html><body>${chunk.repeat(Math.ceil((25 * 1024) / chunk.length))}</body></html>`.slice(0, 25 * 1024)
   const page = { html, rscData: randomBytes(25 * 1024) }
@@ -134,11 +148,11 @@ async function benchRedisHit(raw) {
   const storedBytes = await raw.strLen(storedKey)
   if (!storedBytes) throw new Error(`redis: expected key ${storedKey} to exist`)
 
-  async function loopOurs(n) {
+  const loopOurs = (target) => async (n) => {
     const t0 = performance.now()
     for (let i = 0; i < n; i++) {
-      const r = await cache.get(key)
-      if (r === undefined || r.value.html.length !== html.length) throw new Error('redis: cache.get missed')
+      const r = await target.get(key)
+      if (r?.status !== 'hit' || r.value.html.length !== html.length) throw new Error(`redis: cache.get returned ${r?.status}`)
     }
     return ((performance.now() - t0) * 1000) / n // µs per op
   }
@@ -151,23 +165,26 @@ async function benchRedisHit(raw) {
     }
     return ((performance.now() - t0) * 1000) / n
   }
-  // Interleaved warmups (the first cache.get also slides the eviction time via a script; later ones are plain GETs).
-  for (let w = 0; w < 3; w++) {
-    await loopOurs(WARMUP)
-    await loopBase(WARMUP)
-  }
-  const ours = []
-  const base = []
+  const contenders = [loopOurs(cache), loopBase, ...(cacheDefault ? [loopOurs(cacheDefault)] : [])]
+  // Interleaved warmups (a cache's first read also slides the eviction time via a script; later ones are plain GETs).
+  for (let w = 0; w < 3; w++) for (const loop of contenders) await loop(WARMUP)
+  const times = contenders.map(() => [])
   for (let r = 0; r < ROUNDS; r++) {
-    if (r % 2) {
-      ours.push(await loopOurs(ITER))
-      base.push(await loopBase(ITER))
-    } else {
-      base.push(await loopBase(ITER))
-      ours.push(await loopOurs(ITER))
+    // Rotate the order each round so that no contender always runs first.
+    for (let j = 0; j < contenders.length; j++) {
+      const c = (j + r) % contenders.length
+      times[c].push(await contenders[c](ITER))
     }
   }
-  return { ours: median(ours), base: median(base), storedBytes }
+  const l1Hits = cache.stats().l1Hits ?? 0
+  if (l1Hits > 0) throw new Error(`redis: the store-path cache answered ${l1Hits} reads from L1`)
+  return {
+    ours: median(times[0]),
+    base: median(times[1]),
+    withL1: cacheDefault ? median(times[2]) : undefined,
+    withL1Hits: cacheDefault ? `${cacheDefault.stats().l1Hits}/${cacheDefault.stats().hits}` : undefined,
+    storedBytes,
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -300,7 +317,7 @@ async function cleanupRedis(raw) {
   let removed = 0
   for await (const batch of raw.scanIterator({ MATCH: `${PREFIX}*`, COUNT: 1000 })) {
     const keys = Array.isArray(batch) ? batch : [batch]
-    if (keys.length > 0) removed += await raw.unlink(keys.map(String))
+    if (keys.length > 0) removed += await raw.unlink(keys)
   }
   return removed
 }
@@ -309,7 +326,7 @@ const fmt = (n, digits = 2) => (Number.isInteger(n) ? String(n) : n.toFixed(digi
 
 function printTable(rows) {
   const header = ['metric', 'ours', 'baseline', 'ratio', 'target', 'result']
-  const body = rows.map((r) => [r.name, `${fmt(r.ours)} ${r.unit}`, `${fmt(r.base)} ${r.unit}`, r.ratio.toFixed(3), r.targetText, r.pass ? 'PASS' : 'FAIL'])
+  const body = rows.map((r) => [r.name, `${fmt(r.ours)} ${r.unit}`, `${fmt(r.base)} ${r.unit}`, r.ratio.toFixed(3), r.targetText, r.info ? 'info' : r.pass ? 'PASS' : 'FAIL'])
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)))
   const line = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')
   console.log(line(header))
@@ -319,12 +336,16 @@ function printTable(rows) {
 
 async function main() {
   const started = performance.now()
-  const raw = createClient({ url: REDIS_URL }).withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer })
-  raw.on('error', (error) => log(`[redis baseline client] ${error.message}`))
-  await raw.connect()
+  // One connection; `raw` is a view of it that returns blob strings as Buffers (for the GET baseline), `text`
+  // a plain view (SCAN must see its cursor as a string, or scanIterator never sees '0' and loops forever).
+  const text = createClient({ url: REDIS_URL })
+  text.on('error', (error) => log(`[redis baseline client] ${error.message}`))
+  await text.connect()
+  const raw = text.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer })
   const dir = mkdtempSync(join(tmpdir(), 'isr-bench-'))
   const rows = []
-  const row = (name, unit, ours, base, targetText, check, ratio = ours / base) => rows.push({ name, unit, ours, base, ratio, targetText, pass: check(ratio) })
+  const row = (name, unit, ours, base, targetText, check, ratio = ours / base, info = false) =>
+    rows.push({ name, unit, ours, base, ratio, targetText, pass: check(ratio), info })
   const le = (limit) => (ratio) => ratio <= limit
   let json
   try {
@@ -336,7 +357,10 @@ async function main() {
 
     log('2/5 redis hit (50 KB) vs raw GET + decode…')
     const hit = await benchRedisHit(raw)
-    row(`redisHitVsRawGet (${(hit.storedBytes / 1024).toFixed(1)} KB entry)`, 'µs/op', hit.ours, hit.base, '<= 1.2', le(1.2))
+    row(`redisHitVsRawGet (${(hit.storedBytes / 1024).toFixed(1)} KB, ${L1_OPTION ? 'l1: false' : 'no L1 in build'})`, 'µs/op', hit.ours, hit.base, '<= 1.2', le(1.2))
+    if (hit.withL1 !== undefined) {
+      row(`  info: same, default l1 (L1 hits ${hit.withL1Hits})`, 'µs/op', hit.withL1, hit.base, '(info)', () => true, undefined, true)
+    }
 
     log('3/5 tag purge, 100k vs 1k tagged entries…')
     const purgeRedis = await benchTagPurge((suffix) => redisCache(suffix), 'redis', 1)
@@ -369,12 +393,12 @@ async function main() {
   } finally {
     await Promise.allSettled(caches.map((cache) => cache.close()))
     try {
-      const removed = await cleanupRedis(raw)
+      const removed = await cleanupRedis(text)
       log(`cleanup: unlinked ${removed} Redis keys under ${PREFIX}*`)
     } catch (error) {
       log(`cleanup failed: ${error.message}`)
     }
-    await raw.close()
+    await text.close()
     rmSync(dir, { recursive: true, force: true })
   }
   log(`done in ${((performance.now() - started) / 1000).toFixed(1)} s`)

@@ -676,6 +676,29 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
     }
   }
 
+  /** Entries another instance regenerated, found while holding or waiting for a lease: not written again. */
+  const fromElsewhere = new WeakSet<Held>()
+  const found = (held: Held): Held => {
+    fromElsewhere.add(held)
+    return held
+  }
+
+  /** The store's entry for a key if it is fresh now (L1 bypassed), else undefined. Store errors: undefined. */
+  async function freshInStore(k: string): Promise<Held | undefined> {
+    try {
+      const at = now()
+      const read = await driver.read(k, { until: at + settings.evictMs, due: false, now: at })
+      if (read === undefined) return undefined
+      const held = withAllTags('entry' in read ? read.entry : await decodeEntry(read.bytes))
+      const state = judge(held, held.allTags.length === 0 ? [] : await tagRecords(held.allTags, at), at)
+      if (state?.state !== 'fresh') return undefined
+      l1?.set(k, { held, checkedAt: at }, 'bytes' in read ? read.bytes.length : 0)
+      return held
+    } catch {
+      return undefined // fail open: regenerate
+    }
+  }
+
   /**
    * Another instance holds the lease of a missing key: wait for its entry (woken by the change feed or
    * by polling), or for the lease to come free, at most leaseWait. Then render here if still nothing.
@@ -694,17 +717,13 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
         })
       })
       if (closed) break
-      try {
-        const read = await driver.read(k, { until: now() + settings.evictMs, due: false, now: now() })
-        if (read !== undefined) {
-          const held = withAllTags('entry' in read ? read.entry : await decodeEntry(read.bytes))
-          if (classify(held, [], now()) !== 'expired') return { held }
-        }
-        const lease = await takeLease(k, settings.leaseTtlMs)
-        if (lease !== null) return { lease }
-      } catch {
-        break // the store failed: stop waiting for it, render here
-      }
+      // Only a fresh entry will do: the store may still hold the purged or expired one we are replacing.
+      const current = await freshInStore(k)
+      if (current !== undefined) return { held: current }
+      // The holder finished without writing, or crashed and its lease expired: take over. (A store that
+      // fails gives undefined: render here, fail open.)
+      const lease = await takeLease(k, settings.leaseTtlMs)
+      if (lease !== null) return { lease }
     }
     return { lease: undefined }
   }
@@ -734,10 +753,15 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
           if (background) return undefined
           // ...and a missing one is waited for.
           const waited = await awaitOtherInstance(key, k)
-          if ('held' in waited) return waited.held
+          if ('held' in waited) return found(waited.held)
           lease = waited.lease
         } else {
           lease = taken
+        }
+        // Double-check under the lease: another instance may have finished this key just before we took it.
+        if (lease !== undefined) {
+          const current = await freshInStore(k)
+          if (current !== undefined) return found(current)
         }
       }
       const startedAt = now()
@@ -771,7 +795,7 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
     const settled = run
       .then(async (held) => {
         if (inflight.get(key) === claim) inflight.delete(key)
-        if (held === undefined) return
+        if (held === undefined || fromElsewhere.has(held)) return
         // An older regeneration finishing after a newer one must not shadow it.
         const newer = landing.get(key)
         if (newer === undefined || newer.lastModified <= held.lastModified) landing.set(key, held)
