@@ -4,12 +4,13 @@
  * stale-while-revalidate, stale-if-error with backoff, deadlines and fail-open error handling.
  */
 import { randomUUID } from 'node:crypto'
-import { decodeEntry, encodeEntry, peekLastModified, type CompressionOptions, type Entry } from './codec.js'
+import { decodeEntry, encodeEntry, envelopeSignature, type CompressionOptions, type Entry } from './codec.js'
 import { IsrCacheError, describeError } from './errors.js'
 import { classify, type TagRecord } from './freshness.js'
 import { createDefaultReporter } from './report.js'
 import { ByteLru } from './lru.js'
-import type { Driver, ReadResult, TouchPolicy } from './stores/driver.js'
+import { busFeed, type IsrCacheBus } from './bus.js'
+import type { ChangeHandlers, Driver, ReadResult, TouchPolicy } from './stores/driver.js'
 import { GuardedDriver } from './stores/guard.js'
 import type { MemoryDriver } from './stores/memory.js'
 import { resolveStore, type StoreOption } from './stores/resolve.js'
@@ -91,6 +92,11 @@ export interface IsrCacheOptions {
    * (default 5), then let one call probe it. `false` to never skip.
    */
   circuitBreaker?: false | { failures?: number; cooldown?: number }
+  /**
+   * Your own pub/sub for the change feed, for stores without one (any keyv store), or to replace Redis
+   * pub/sub. See `IsrCacheBus`. Default: the store's own (Redis pub/sub, SQLite's change counter), if any.
+   */
+  bus?: IsrCacheBus
   /** Compress entry bodies of at least `threshold` bytes (default 16 KiB) with gzip (default) or brotli. Default off. */
   compression?: false | { threshold?: number; algorithm?: 'gzip' | 'brotli' }
   /** After a failed background regeneration, wait `initial` seconds before the next try, doubling up to `max`. Default 1 and 60. */
@@ -235,7 +241,7 @@ interface Settings {
 
 const OPTION_NAMES = [
   'store', 'namespace', 'prefix', 'revalidate', 'expire', 'maxExpire', 'evictUnaccessedAfter', 'touchInterval',
-  'readTimeout', 'writeTimeout', 'tagCacheTtl', 'maxMemoryBytes', 'l1', 'l1MaxAge', 'lease', 'circuitBreaker', 'compression',
+  'readTimeout', 'writeTimeout', 'tagCacheTtl', 'maxMemoryBytes', 'l1', 'l1MaxAge', 'lease', 'circuitBreaker', 'bus', 'compression',
   'retryBackoff', 'onError', 'onEvent', 'now',
 ] as const
 const ENTRY_OPTION_NAMES = ['tags', 'path', 'revalidate', 'expire']
@@ -343,6 +349,13 @@ function withAllTags(entry: Entry): Held {
 
 type Lookup = { held: Held; state: 'fresh' | 'stale' } | undefined
 
+/** An L1 entry: decoded, when it was last confirmed by the store, and the fingerprint of its bytes. */
+interface L1Slot {
+  held: Held
+  checkedAt: number
+  signature: string | undefined
+}
+
 /** Creates an ISR cache. Throws `IsrCacheError` (`E_INVALID_OPTION`, `E_MISSING_PEER`) for bad configuration. */
 export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
   const given = checkObject(options, 'createIsrCache options', 'E_INVALID_OPTION')
@@ -352,6 +365,9 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
   if (typeof now !== 'function') throw optionError('option now must be a function returning epoch milliseconds')
   for (const name of ['onError', 'onEvent'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'function') throw optionError(`option ${name} must be a function`)
+  }
+  if (options.bus !== undefined && (typeof options.bus?.publish !== 'function' || typeof options.bus?.subscribe !== 'function')) {
+    throw optionError('option bus must be an object with publish(message) and subscribe(onMessage, onLost) methods (see IsrCacheBus)')
   }
   const prefix = options.prefix ?? 'isr-cache'
   if (typeof prefix !== 'string' || prefix.length === 0 || prefix.length > 256) {
@@ -422,7 +438,7 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
   const driver: Driver = guarded ?? resolved
 
   // L1: decoded entries of a shared store, held in process and re-checked against the store after l1MaxAge.
-  const l1 = memory === undefined && settings.l1 ? new ByteLru<{ held: Held; checkedAt: number }>(maxMemoryBytes) : undefined
+  const l1 = memory === undefined && settings.l1 ? new ByteLru<L1Slot>(maxMemoryBytes) : undefined
   const instanceId = randomUUID()
 
   /** Running regenerations, with the purge epoch they started in. */
@@ -444,8 +460,12 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
   let tagEpoch = 0
   let closed = false
 
-  const feed = memory === undefined && driver.watch
-    ? driver.watch(instanceId, {
+  const watch =
+    options.bus !== undefined
+      ? (id: string, handlers: ChangeHandlers) => busFeed(options.bus!, id, handlers)
+      : driver.watch?.bind(driver)
+  const feed = memory === undefined && watch
+    ? watch(instanceId, {
         change(change) {
           if (change.type === 'written') {
             l1?.delete(change.key)
@@ -553,10 +573,11 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
       stats.l1Hits += 1
       return judgeAsync(cached.held, at)
     }
-    return readThrough(key, k, at, cached?.held)
+    return readThrough(key, k, at, cached)
   }
 
-  async function readThrough(key: string, k: string, at: number, previous: Held | undefined): Promise<Lookup> {
+  async function readThrough(key: string, k: string, at: number, cached: L1Slot | undefined): Promise<Lookup> {
+    const previous = cached?.held
     let read: ReadResult
     try {
       read = await driver.read(k, touchPolicy(k, at))
@@ -573,8 +594,8 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
     }
     let held: Held
     if ('entry' in read) held = withAllTags(read.entry)
-    else if (previous !== undefined && peekLastModified(read.bytes) === previous.lastModified) {
-      held = previous // unchanged since L1 took it: no need to decode again
+    else if (previous !== undefined && cached?.signature !== undefined && cached.signature === envelopeSignature(read.bytes)) {
+      held = previous // the very bytes L1 took it from (header with checksum, and length): no need to decode
     } else {
       try {
         held = withAllTags(await decodeEntry(read.bytes))
@@ -584,7 +605,7 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
         return undefined
       }
     }
-    l1?.set(k, { held, checkedAt: at }, read && 'bytes' in read ? read.bytes.length : 0)
+    if ('bytes' in read) l1?.set(k, { held, checkedAt: at, signature: envelopeSignature(read.bytes) }, read.bytes.length)
     return judgeAsync(held, at)
   }
 
@@ -629,14 +650,14 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
       touchedAt.set(k, at)
       stats.writes += 1
       if (written) {
-        l1?.set(k, { held, checkedAt: at }, bytes.length)
+        l1?.set(k, { held, checkedAt: at, signature: envelopeSignature(bytes) }, bytes.length)
         feed?.publish({ type: 'written', key: k })
       } else {
         l1?.delete(k) // the store holds something newer: read it next time
       }
     } catch (error) {
       // The store is failing: keep the entry in L1 so this instance serves it instead of re-rendering.
-      l1?.set(k, { held, checkedAt: at }, bytes.length)
+      l1?.set(k, { held, checkedAt: at, signature: undefined }, bytes.length)
       if (!(error instanceof IsrCacheError && error.code === 'E_STORE_UNAVAILABLE')) {
         report(asStoreError(error, 'E_STORE_WRITE', `writing "${key}" failed; the value was still returned`, key))
       }
@@ -692,7 +713,7 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
       const held = withAllTags('entry' in read ? read.entry : await decodeEntry(read.bytes))
       const state = judge(held, held.allTags.length === 0 ? [] : await tagRecords(held.allTags, at), at)
       if (state?.state !== 'fresh') return undefined
-      l1?.set(k, { held, checkedAt: at }, 'bytes' in read ? read.bytes.length : 0)
+      if ('bytes' in read) l1?.set(k, { held, checkedAt: at, signature: envelopeSignature(read.bytes) }, read.bytes.length)
       return held
     } catch {
       return undefined // fail open: regenerate

@@ -109,6 +109,16 @@ function corrupt(reason: string): IsrCacheError {
   return new IsrCacheError('E_DECODE', `a stored entry could not be decoded (${reason}); it is treated as a miss and will be overwritten by the next write`)
 }
 
+/**
+ * A short fingerprint of an envelope (its header, which holds a CRC-32 of the rest, and its length), so
+ * that a re-read of unchanged bytes can skip decoding. Undefined where the envelope has no checksum: then
+ * equal headers would not prove equal contents.
+ */
+export function envelopeSignature(bytes: Uint8Array): string | undefined {
+  if (bytes.length < HEADER_BYTES || !((bytes[4] ?? 0) & FLAG_CRC)) return undefined
+  return `${Buffer.from(bytes.buffer, bytes.byteOffset, HEADER_BYTES).toString('latin1')}:${bytes.length}`
+}
+
 /** Reads only the header's lastModified (for conditional writes). Returns undefined if not an envelope. */
 export function peekLastModified(bytes: Uint8Array): number | undefined {
   if (bytes.length < HEADER_BYTES) return undefined

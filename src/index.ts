@@ -23,6 +23,7 @@ export type {
   RegenerateContext,
   SetOptions,
 } from './cache.js'
+export type { IsrCacheBus } from './bus.js'
 export { IsrCacheError } from './errors.js'
 export type { IsrCacheErrorCode } from './errors.js'
 export type { KeyvStoreLike, StoreOption } from './stores/resolve.js'

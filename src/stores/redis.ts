@@ -5,6 +5,7 @@
  * atomically in a script.
  */
 import { createHash } from 'node:crypto'
+import { deliver, encodeChange } from '../bus.js'
 import { decodeTagRecord, MAX_OPEN_WINDOWS, type TagRecord } from '../freshness.js'
 import type { ChangeFeed, ChangeHandlers, Driver, KeyLayout, ReadResult, TouchPolicy, WriteRequest } from './driver.js'
 
@@ -267,21 +268,7 @@ export class RedisDriver implements Driver {
       connectedBefore = true
       failedSince = false
     })
-    const onMessage = (message: string) => {
-      const first = message.indexOf('\n')
-      const second = message.indexOf('\n', first + 1)
-      if (first < 0 || second < 0 || message.slice(0, first) === instanceId) return
-      const kind = message.slice(first + 1, second)
-      const payload = message.slice(second + 1)
-      if (kind === 'w') handlers.change({ type: 'written', key: payload })
-      else if (kind === 'p') {
-        try {
-          handlers.change({ type: 'purged', tags: JSON.parse(payload) as string[] })
-        } catch {
-          handlers.resync()
-        }
-      }
-    }
+    const onMessage = (message: string) => deliver(instanceId, message, handlers)
     const started = subscriber
       .connect()
       .then(() => subscriber.subscribe(channel, onMessage))
@@ -290,10 +277,8 @@ export class RedisDriver implements Driver {
     return {
       publish: (change) => {
         if (closed) return
-        const message =
-          change.type === 'written' ? `${instanceId}\nw\n${change.key}` : `${instanceId}\np\n${JSON.stringify(change.tags)}`
         this.#clients()
-          .then(({ text }) => text.publish(channel, message))
+          .then(({ text }) => text.publish(channel, encodeChange(instanceId, change)))
           .catch((error: unknown) => handlers.error(error))
       },
       close: async () => {
