@@ -100,3 +100,20 @@ describe.runIf(redisAvailable)('Redis store', () => {
     await cache.close()
   })
 })
+
+describe.runIf(redisAvailable)('Redis store from a client the app made (TLS options, ACLs, pools)', () => {
+  it('uses a node-redis client passed as the store, connects it, and leaves it open on close', async () => {
+    const { createClient } = await import('@redis/client')
+    const client = createClient({ url: REDIS_URL })
+    client.on('error', () => {})
+    const p = uniquePrefix('client')
+    const cache = createIsrCache({ store: client, prefix: p })
+    expect(cache.storeKind).toBe('redis')
+    await cache.set('k', Buffer.from([1, 2, 3]))
+    expect((await cache.get('k'))?.value).toEqual(Buffer.from([1, 2, 3]))
+    await cache.close()
+    expect(client.isOpen).toBe(true)
+    await client.quit()
+    await dropPrefix(p)
+  })
+})

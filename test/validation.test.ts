@@ -43,7 +43,7 @@ describe('construction', () => {
     [{ onError: 'log' }, /option onError must be a function/],
     [{ store: 'postgres://localhost' }, /store "postgres:\/\/localhost" is not a supported URL; use "memory:\/\/", "redis:\/\/host:6379"/],
     [{ store: 'sqlite://' }, /names no file; use e.g. "sqlite:\/\/.isr-cache\/cache.sqlite"/],
-    [{ store: 42 }, /store must be a URL string, a Keyv instance, a keyv store .* got number/],
+    [{ store: 42 }, /store must be a URL string, a node-redis client, a Keyv instance, a keyv store .* got number/],
     [{ store: { get() {} } }, /store must be a URL string/],
   ])('rejects %j', (options, message) => {
     const error = thrown(() => createIsrCache(options as never))

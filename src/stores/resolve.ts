@@ -12,9 +12,18 @@ import { isKeyvSqlite, SqliteDriver } from './sqlite.js'
 
 /**
  * Where entries live: a URL (`'memory://'`, `'redis://…'`, `'rediss://…'`, `'sqlite://path/to/file.sqlite'`),
- * a `Keyv` instance, any keyv storage adapter (including one you write), or a `Map`.
+ * a node-redis client (`createClient(…)`, e.g. with TLS options), a `Keyv` instance, any keyv storage
+ * adapter (including one you write), or a `Map`.
  */
-export type StoreOption = string | Keyv | KeyvStoreLike | Map<unknown, unknown>
+export type StoreOption = string | Keyv | KeyvStoreLike | Map<unknown, unknown> | RedisClientOption
+
+/** A node-redis v5 client made with `createClient` from `redis` or `@redis/client`. */
+export interface RedisClientOption {
+  withTypeMapping(mapping: Record<number, unknown>): unknown
+  sendCommand(...args: never[]): unknown
+  connect(): unknown
+  duplicate(...args: never[]): unknown
+}
 
 /** The keyv storage adapter contract (`get`, `set`, `delete`, `clear`), as keyv checks it. */
 export interface KeyvStoreLike {
@@ -122,14 +131,32 @@ function fromUrl(url: string, context: ResolveContext): Driver {
   }
 }
 
+/** A node-redis v5 client (createClient), as users create it for TLS options, ACLs or an existing pool. */
+function isNodeRedisClient(value: unknown): boolean {
+  const candidate = value as Record<string, unknown> | null
+  return (
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    typeof candidate.withTypeMapping === 'function' &&
+    typeof candidate.sendCommand === 'function' &&
+    typeof candidate.connect === 'function' &&
+    typeof candidate.duplicate === 'function'
+  )
+}
+
 export function resolveStore(store: unknown, context: ResolveContext): Driver {
   if (store === undefined) return new MemoryDriver({ maxBytes: context.maxMemoryBytes, now: context.now })
   if (typeof store === 'string') return fromUrl(store, context)
+  if (isNodeRedisClient(store)) {
+    // The user's own client: isr-cache connects it if needed, and leaves it open on close().
+    const redis = requirePeer<{ default: new (client: unknown, options?: object) => unknown }>('@keyv/redis', 'redis')
+    return fromAdapter(new redis.default(store, { throwOnConnectError: false, throwOnErrors: true }), undefined, false, context)
+  }
   if (isKeyv(store)) return fromAdapter(store.store, store, false, context)
   if (store instanceof Map || isStoreAdapter(store)) return fromAdapter(store, undefined, false, context)
   throw new IsrCacheError(
     'E_INVALID_OPTION',
-    `store must be a URL string, a Keyv instance, a keyv store (an object with get, set, delete and clear) or a Map; got ${
+    `store must be a URL string, a node-redis client, a Keyv instance, a keyv store (an object with get, set, delete and clear) or a Map; got ${
       store === null ? 'null' : typeof store
     }`,
   )
