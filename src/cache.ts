@@ -348,6 +348,7 @@ function withAllTags(entry: Entry): Held {
 }
 
 type Lookup = { held: Held; state: 'fresh' | 'stale' } | undefined
+const NO_RECORDS: ReadonlyArray<TagRecord | undefined> = []
 
 /** An L1 entry: decoded, when it was last confirmed by the store, and the fingerprint of its bytes. */
 interface L1Slot {
@@ -468,7 +469,7 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
     ? watch(instanceId, {
         change(change) {
           if (change.type === 'written') {
-            l1?.delete(change.key)
+            if (change.key.startsWith(namespacePrefix)) l1?.delete(change.key.slice(namespacePrefix.length))
             wake(change.key)
           } else {
             tagEpoch += 1
@@ -486,7 +487,10 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
       })
     : undefined
 
-  const storeKey = (key: string): string => `${settings.namespace}:${key}`
+  // The memory store belongs to this cache alone, so its keys need no namespace (and a hit then needs no
+  // string building). L1 is keyed by the caller's key too; store keys carry the namespace.
+  const namespacePrefix = `${settings.namespace}:`
+  const storeKey = memory === undefined ? (key: string): string => namespacePrefix + key : (key: string): string => key
   const assertOpen = (): void => {
     if (closed) throw new IsrCacheError('E_CLOSED', 'this cache was closed; create a new one with createIsrCache()')
   }
@@ -563,12 +567,12 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
     const at = now()
     const landed = landing.get(key)
     if (landed !== undefined) return judgeAsync(landed, at)
-    const k = storeKey(key)
     if (memory !== undefined) {
-      const slot = memory.readSync(k, { until: at + settings.evictMs, due: true, now: at })
-      return slot === undefined ? undefined : judgeAsync(withAllTags(slot.entry), at)
+      const entry = memory.readAt(key, at, at + settings.evictMs)
+      return entry === undefined ? undefined : judgeAsync(withAllTags(entry), at)
     }
-    const cached = l1?.get(k)
+    const k = storeKey(key)
+    const cached = l1?.get(key)
     if (cached !== undefined && at - cached.checkedAt < settings.l1MaxAgeMs) {
       stats.l1Hits += 1
       return judgeAsync(cached.held, at)
@@ -589,7 +593,7 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
       return previous === undefined ? undefined : judgeAsync(previous, at)
     }
     if (read === undefined) {
-      l1?.delete(k)
+      l1?.delete(key)
       return undefined
     }
     let held: Held
@@ -600,13 +604,34 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
       try {
         held = withAllTags(await decodeEntry(read.bytes))
       } catch (error) {
-        l1?.delete(k)
+        l1?.delete(key)
         report(error instanceof IsrCacheError ? new IsrCacheError(error.code, `${error.message} (key "${key}")`, { cause: error.cause, key }) : asStoreError(error, 'E_STORE_READ', 'decode', key))
         return undefined
       }
     }
-    if ('bytes' in read) l1?.set(k, { held, checkedAt: at, signature: envelopeSignature(read.bytes) }, read.bytes.length)
+    if ('bytes' in read) l1?.set(key, { held, checkedAt: at, signature: envelopeSignature(read.bytes) }, read.bytes.length)
     return judgeAsync(held, at)
+  }
+
+  /** `get` on the memory store, with nothing landing: the hot path, kept to the minimum of work. */
+  function memoryGet<T>(key: string): CacheResult<T> | undefined {
+    const at = now()
+    const entry = memory!.readAt(key, at, at + settings.evictMs)
+    let state: 'fresh' | 'stale' | 'expired' = 'expired'
+    if (entry !== undefined) {
+      const held = withAllTags(entry)
+      state = classify(held, held.allTags.length === 0 ? NO_RECORDS : memory!.readTagsSync(held.allTags), at)
+    }
+    if (state === 'expired') {
+      stats.misses += 1
+      if (onEvent !== undefined) emit({ type: 'lookup', key, status: 'miss' })
+      return undefined
+    }
+    const status = state === 'fresh' ? 'hit' : 'stale'
+    if (status === 'hit') stats.hits += 1
+    else stats.stale += 1
+    if (onEvent !== undefined) emit({ type: 'lookup', key, status })
+    return { value: entry!.value as T, status, lastModified: entry!.lastModified, tags: entry!.tags }
   }
 
   function count(found: Lookup, key: string): void {
@@ -650,14 +675,14 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
       touchedAt.set(k, at)
       stats.writes += 1
       if (written) {
-        l1?.set(k, { held, checkedAt: at, signature: envelopeSignature(bytes) }, bytes.length)
+        l1?.set(key, { held, checkedAt: at, signature: envelopeSignature(bytes) }, bytes.length)
         feed?.publish({ type: 'written', key: k })
       } else {
-        l1?.delete(k) // the store holds something newer: read it next time
+        l1?.delete(key) // the store holds something newer: read it next time
       }
     } catch (error) {
       // The store is failing: keep the entry in L1 so this instance serves it instead of re-rendering.
-      l1?.set(k, { held, checkedAt: at, signature: undefined }, bytes.length)
+      l1?.set(key, { held, checkedAt: at, signature: undefined }, bytes.length)
       if (!(error instanceof IsrCacheError && error.code === 'E_STORE_UNAVAILABLE')) {
         report(asStoreError(error, 'E_STORE_WRITE', `writing "${key}" failed; the value was still returned`, key))
       }
@@ -705,7 +730,7 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
   }
 
   /** The store's entry for a key if it is fresh now (L1 bypassed), else undefined. Store errors: undefined. */
-  async function freshInStore(k: string): Promise<Held | undefined> {
+  async function freshInStore(key: string, k: string): Promise<Held | undefined> {
     try {
       const at = now()
       const read = await driver.read(k, { until: at + settings.evictMs, due: false, now: at })
@@ -713,7 +738,7 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
       const held = withAllTags('entry' in read ? read.entry : await decodeEntry(read.bytes))
       const state = judge(held, held.allTags.length === 0 ? [] : await tagRecords(held.allTags, at), at)
       if (state?.state !== 'fresh') return undefined
-      if ('bytes' in read) l1?.set(k, { held, checkedAt: at, signature: envelopeSignature(read.bytes) }, read.bytes.length)
+      if ('bytes' in read) l1?.set(key, { held, checkedAt: at, signature: envelopeSignature(read.bytes) }, read.bytes.length)
       return held
     } catch {
       return undefined // fail open: regenerate
@@ -739,7 +764,7 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
       })
       if (closed) break
       // Only a fresh entry will do: the store may still hold the purged or expired one we are replacing.
-      const current = await freshInStore(k)
+      const current = await freshInStore(key, k)
       if (current !== undefined) return { held: current }
       // The holder finished without writing, or crashed and its lease expired: take over. (A store that
       // fails gives undefined: render here, fail open.)
@@ -781,7 +806,7 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
         }
         // Double-check under the lease: another instance may have finished this key just before we took it.
         if (lease !== undefined) {
-          const current = await freshInStore(k)
+          const current = await freshInStore(key, k)
           if (current !== undefined) return found(current)
         }
       }
@@ -864,6 +889,7 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
       try {
         assertOpen()
         checkKey(key)
+        if (memory !== undefined && landing.size === 0) return Promise.resolve(memoryGet<T>(key))
         found = lookup(key)
       } catch (error) {
         return Promise.reject(error)
@@ -955,7 +981,7 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
       assertOpen()
       checkKey(key)
       const k = storeKey(key)
-      l1?.delete(k)
+      l1?.delete(key)
       try {
         await driver.delete(k)
       } catch (error) {

@@ -22,6 +22,13 @@ export interface GuardOptions {
 
 type Kind = 'read' | 'write'
 
+interface PendingCall {
+  deadline: number
+  expire(): void
+}
+
+const DEADLINE_TICK_MS = 10
+
 export class GuardedDriver implements Driver {
   readonly name: Driver['name']
   readonly capabilities: Driver['capabilities']
@@ -32,6 +39,8 @@ export class GuardedDriver implements Driver {
   #openUntil = 0
   #open = false
   #probing = false
+  readonly #pending = new Set<PendingCall>()
+  #ticker: NodeJS.Timeout | undefined
 
   constructor(inner: Driver, options: GuardOptions) {
     this.#inner = inner
@@ -46,33 +55,62 @@ export class GuardedDriver implements Driver {
     return this.#open
   }
 
-  async #call<T>(kind: Kind, what: string, work: () => Promise<T>): Promise<T> {
+  #call<T>(kind: Kind, what: string, work: () => Promise<T>): Promise<T> {
     const code: IsrCacheErrorCode = kind === 'read' ? 'E_STORE_READ' : 'E_STORE_WRITE'
     if (this.#open) {
       // Open: fail fast, except one probe per cooldown.
       if (this.#probing || this.#options.now() < this.#openUntil) {
-        throw new IsrCacheError('E_STORE_UNAVAILABLE', `${what} skipped: the ${this.name} store failed ${this.#options.failureThreshold} times in a row and is rested until it answers again`)
+        return Promise.reject(
+          new IsrCacheError('E_STORE_UNAVAILABLE', `${what} skipped: the ${this.name} store failed ${this.#options.failureThreshold} times in a row and is rested until it answers again`),
+        )
       }
       this.#probing = true
     }
     const ms = kind === 'read' ? this.#options.readTimeoutMs : this.#options.writeTimeoutMs
-    let timer: NodeJS.Timeout | undefined
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new IsrCacheError(code, `${what} missed its ${ms} ms deadline; is the ${this.name} store reachable?`)), ms)
-      timer.unref()
+    return new Promise<T>((resolve, reject) => {
+      const call: PendingCall = {
+        deadline: performance.now() + ms,
+        expire: () => fail(new IsrCacheError(code, `${what} missed its ${ms} ms deadline; is the ${this.name} store reachable?`)),
+      }
+      const fail = (error: unknown) => {
+        if (!this.#pending.delete(call)) return // already settled (or already timed out)
+        this.#probing = false
+        this.#failed(error)
+        reject(error instanceof IsrCacheError ? error : new IsrCacheError(code, `${what} failed (${this.name} store): ${describeError(error)}`, { cause: error }))
+      }
+      this.#pending.add(call)
+      this.#watchDeadlines()
+      let started: Promise<T>
+      try {
+        started = work()
+      } catch (error) {
+        fail(error)
+        return
+      }
+      started.then((result) => {
+        if (!this.#pending.delete(call)) return
+        this.#probing = false
+        this.#succeeded()
+        resolve(result)
+      }, fail)
     })
-    try {
-      const result = await Promise.race([work(), deadline])
-      this.#succeeded()
-      return result
-    } catch (error) {
-      this.#failed(error)
-      if (error instanceof IsrCacheError) throw error
-      throw new IsrCacheError(code, `${what} failed (${this.name} store): ${describeError(error)}`, { cause: error })
-    } finally {
-      clearTimeout(timer)
-      this.#probing = false
-    }
+  }
+
+  /**
+   * Deadlines: one shared ticker for all calls in flight instead of a timer per call (a timer per call costs
+   * more than the rest of a cache hit's bookkeeping). Precision: DEADLINE_TICK_MS.
+   */
+  #watchDeadlines(): void {
+    if (this.#ticker !== undefined) return
+    this.#ticker = setInterval(() => {
+      const now = performance.now()
+      for (const call of this.#pending) if (now >= call.deadline) call.expire()
+      if (this.#pending.size === 0) {
+        clearInterval(this.#ticker)
+        this.#ticker = undefined
+      }
+    }, DEADLINE_TICK_MS)
+    this.#ticker.unref()
   }
 
   #succeeded(): void {
@@ -126,6 +164,8 @@ export class GuardedDriver implements Driver {
   }
 
   close(): Promise<void> {
+    if (this.#ticker !== undefined) clearInterval(this.#ticker)
+    this.#ticker = undefined
     return this.#inner.close()
   }
 }

@@ -1,8 +1,8 @@
 /**
  * The in-process store: decoded entries in a byte-bounded map (lru.ts), so a hit costs a map lookup and a
- * flag write. Holds decoded copies made from the encoded bytes,
- * so a caller mutating a value it passed to `set` or got from `get` cannot change what is cached, and every
- * store treats values alike.
+ * flag write. Holds decoded copies made from the encoded bytes, so a caller mutating a value after passing
+ * it to `set` cannot change what is cached, and every store treats values alike. Values returned by reads
+ * are shared, not copied (that is what keeps a hit cheap): callers must treat them as read-only.
  */
 import { decodeEntry, expiresAt, type Entry } from '../codec.js'
 import { applyPurge, recordNeededUntil, type TagRecord } from '../freshness.js'
@@ -37,20 +37,23 @@ export class MemoryDriver implements Driver {
     return this.#slots.bytes
   }
 
-  readSync(key: string, touch: TouchPolicy): { entry: Entry; size: number } | undefined {
+  /** A read at `now` that slides the eviction time to `until` (capped by the hard expiry). */
+  readAt(key: string, now: number, until: number): Entry | undefined {
     const slot = this.#slots.get(key)
     if (slot === undefined) return undefined
-    if (this.#now() >= slot.storeExpiresAt) {
+    if (now >= slot.storeExpiresAt) {
       this.#slots.delete(key)
       return undefined
     }
     // Touching costs nothing here, so every read slides the eviction time (no throttle needed).
-    slot.storeExpiresAt = Math.min(expiresAt(slot.entry), touch.until)
-    return { entry: slot.entry, size: 0 }
+    const hard = expiresAt(slot.entry)
+    slot.storeExpiresAt = hard < until ? hard : until
+    return slot.entry
   }
 
   read(key: string, touch: TouchPolicy): Promise<ReadResult> {
-    return Promise.resolve(this.readSync(key, touch))
+    const entry = this.readAt(key, touch.now, touch.until)
+    return Promise.resolve(entry === undefined ? undefined : { entry, size: 0 })
   }
 
   async write(request: WriteRequest): Promise<boolean> {
