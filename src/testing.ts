@@ -44,6 +44,11 @@ export interface ConformanceOptions {
   cacheOptions?: Omit<IsrCacheOptions, 'store' | 'now' | 'prefix'>
   /** Per-test timeout in ms, passed to `it`. Default 20 000. */
   timeout?: number
+  /**
+   * Start of the key prefix of every cache the suite creates (each test appends its own suffix), so that you
+   * can delete the suite's keys afterwards. Default: unique per run.
+   */
+  keyPrefix?: string
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000
@@ -64,14 +69,14 @@ export function runStoreConformance(options: ConformanceOptions): void {
   const followsClock = options.capabilities?.followsInjectedClock ?? false
   const shared = options.capabilities?.shared ?? true
   const timeout = options.timeout ?? 20_000
-  const run = `${process.pid}-${Date.now().toString(36)}-${(suiteRun += 1)}`
+  const base = options.keyPrefix ?? `isr-conformance-${process.pid}-${Date.now().toString(36)}-${(suiteRun += 1)}`
   let testIndex = 0
 
   /** A fresh prefix per test, so tests never see each other's keys on a shared backend. */
   async function setup(extra: Partial<IsrCacheOptions> = {}, count = 1) {
     const clock = new FakeClock()
     const errors: IsrCacheError[] = []
-    const prefix = `isr-conformance-${run}-${(testIndex += 1)}`
+    const prefix = `${base}-${(testIndex += 1)}`
     const caches: IsrCache[] = []
     for (let i = 0; i < count; i += 1) {
       caches.push(
@@ -239,7 +244,7 @@ export function runStoreConformance(options: ConformanceOptions): void {
     const one = await setup({ namespace: 'build-1' })
     try {
       const store = await options.createStore()
-      const two = createIsrCache({ ...options.cacheOptions, store, tagCacheTtl: 0, namespace: 'build-2', prefix: `isr-conformance-${run}-${testIndex}`, now: one.clock.now })
+      const two = createIsrCache({ ...options.cacheOptions, store, tagCacheTtl: 0, namespace: 'build-2', prefix: `${base}-${testIndex}`, now: one.clock.now })
       try {
         await one.cache.set('page', 'from build 1', { tags: ['t'] })
         await two.set('page', 'from build 2', { tags: ['t'] })

@@ -1,14 +1,15 @@
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Keyv } from 'keyv'
 import KeyvSqlite from '@keyv/sqlite'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { runStoreConformance } from '../src/testing.js'
 import { FileStore } from './support/file-store.js'
-import { REDIS_URL, redisAvailable } from './support/redis.js'
+import { REDIS_URL, dropPrefix, redisAvailable, uniquePrefix } from './support/redis.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'isr-conformance-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 describe('memory store', () => {
   runStoreConformance({ it, expect, createStore: () => 'memory://', capabilities: { followsInjectedClock: true, shared: false } })
@@ -28,7 +29,9 @@ describe('SQLite store passed as a Keyv instance', () => {
 })
 
 describe.runIf(redisAvailable)('Redis store on the real server', () => {
-  runStoreConformance({ it, expect, createStore: () => REDIS_URL })
+  const keyPrefix = uniquePrefix('conformance')
+  afterAll(() => dropPrefix(keyPrefix))
+  runStoreConformance({ it, expect, createStore: () => REDIS_URL, keyPrefix })
 })
 
 describe('a custom keyv store (one file per key), through the generic driver', () => {

@@ -3,11 +3,11 @@
  * run against the real cache and a plain reference model that keeps the full purge history (no merging,
  * no bounds). Every observable result must agree. Runs on memory (many runs), SQLite and Redis (fewer).
  */
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { createIsrCache, IsrCacheError, type IsrCache, type StoreOption } from '../src/index.js'
 import { REDIS_URL, dropPrefix, redisAvailable, uniquePrefix } from './support/redis.js'
 
@@ -231,6 +231,7 @@ function modelTest(storeFor: (prefix: string) => StoreOption, numRuns: number, c
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'isr-model-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 describe('the cache agrees with the reference model', () => {
   it('on the memory store', modelTest(() => 'memory://', 300), 120_000)

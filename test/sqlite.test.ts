@@ -3,14 +3,15 @@
  * are swept, and two processes sharing the file see each other's writes and purges.
  */
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import sqlite3 from 'sqlite3'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { createIsrCache } from '../src/index.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'isr-sqlite-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
 const root = join(import.meta.dirname, '..')
 
 function query(file: string, sql: string): Promise<Array<Record<string, unknown>>> {
