@@ -702,7 +702,12 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
       acquired = await driver.acquireLease(k, token, ttlMs, now())
     } catch (error) {
       // Fail open: without the store's word, regenerate here (at worst once per instance).
-      if (!(error instanceof IsrCacheError && error.code === 'E_STORE_UNAVAILABLE')) report(asStoreError(error, 'E_STORE_WRITE', 'taking a regeneration lease failed'))
+      if (!(error instanceof IsrCacheError && error.code === 'E_STORE_UNAVAILABLE')) {
+        report(asStoreError(error, 'E_STORE_WRITE', 'taking a regeneration lease failed'))
+        // The request may still run after its deadline (a busy Redis answers late): give back whatever it
+        // takes. Sent on the same connection, the release runs after it, in order.
+        driver.releaseLease(k, token).catch(() => {})
+      }
       return undefined
     }
     if (!acquired) return null

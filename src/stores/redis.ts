@@ -297,7 +297,15 @@ export class RedisDriver implements Driver {
 
   async close(): Promise<void> {
     if (!this.#owned) return
-    const client = this.#store.client as { isOpen?: boolean }
-    if (client.isOpen) await this.#store.disconnect()
+    const client = this.#store.client as { isOpen?: boolean; isReady?: boolean }
+    if (!client.isOpen) return
+    // A graceful close waits for replies to commands in flight; with Redis down they never come. Close
+    // gracefully only when connected, and never wait more than a second for it.
+    if (client.isReady) {
+      const graceful = this.#store.disconnect().then(() => true, () => false)
+      const timer = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 1000).unref())
+      if (await Promise.race([graceful, timer])) return
+    }
+    await this.#store.disconnect(true).catch(() => {})
   }
 }

@@ -104,10 +104,16 @@ function fromUrl(url: string, context: ResolveContext): Driver {
       return new MemoryDriver({ maxBytes: context.maxMemoryBytes, now: context.now })
     case 'redis':
     case 'rediss': {
-      const redis = requirePeer<{ default: new (url: string, options?: object) => unknown }>('@keyv/redis', scheme)
+      const redis = requirePeer<{ default: new (connect: object, options?: object) => unknown }>('@keyv/redis', scheme)
       const KeyvRedis = redis.default
       // throwOnConnectError off: a Redis that is down must cost a miss, not an exception at every call.
-      const adapter = new KeyvRedis(url, { throwOnConnectError: false, throwOnErrors: true })
+      // disableOfflineQueue: a command issued while disconnected fails at once instead of waiting in a queue
+      // and running when Redis returns, long after its caller gave up (a lease taken then would block the
+      // key for a whole lease ttl, a write would land late). Reconnection backoff as @keyv/redis does it.
+      const adapter = new KeyvRedis(
+        { url, disableOfflineQueue: true, socket: { reconnectStrategy: (attempt: number) => Math.min(2 ** attempt * 100, 2000) + Math.random() * 100 } },
+        { throwOnConnectError: false, throwOnErrors: true },
+      )
       return fromAdapter(adapter, undefined, true, context)
     }
     case 'sqlite': {
