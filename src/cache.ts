@@ -535,11 +535,17 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
         if (epoch === tagEpoch) missing.forEach((tag, i) => tagCache.set(tag, { record: records[i], readAt: at }))
         else return tags.map((tag) => records[missing.indexOf(tag)] ?? tagCache.get(tag)?.record)
       } catch (error) {
-        // Serve with the records last seen: a purge may show late, but the page stays up.
-        report(asStoreError(error, 'E_STORE_READ', 'reading tag records failed'))
+        // Serve with the records last seen: a purge may show late, but the page stays up. (A skipped call
+        // while the circuit is open was reported once, when it opened.)
+        if (!isSkipped(error)) report(asStoreError(error, 'E_STORE_READ', 'reading tag records failed'))
       }
     }
     return tags.map((tag) => tagCache.get(tag)?.record)
+  }
+
+  /** A call the circuit breaker skipped: reported once when the circuit opened, not per call. */
+  function isSkipped(error: unknown): boolean {
+    return error instanceof IsrCacheError && error.code === 'E_STORE_UNAVAILABLE'
   }
 
   function asStoreError(error: unknown, code: 'E_STORE_READ' | 'E_STORE_WRITE', what: string, key?: string): IsrCacheError {
@@ -586,9 +592,7 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
     try {
       read = await driver.read(k, touchPolicy(k, at))
     } catch (error) {
-      if (!(error instanceof IsrCacheError && error.code === 'E_STORE_UNAVAILABLE')) {
-        report(asStoreError(error, 'E_STORE_READ', `reading "${key}" failed; served as a miss`, key))
-      }
+      if (!isSkipped(error)) report(asStoreError(error, 'E_STORE_READ', `reading "${key}" failed; served as a miss`, key))
       // Fail open: the store cannot say; what this instance holds is still the best answer.
       return previous === undefined ? undefined : judgeAsync(previous, at)
     }
@@ -622,6 +626,26 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
       const held = withAllTags(entry)
       state = classify(held, held.allTags.length === 0 ? NO_RECORDS : memory!.readTagsSync(held.allTags), at)
     }
+    return answer(key, entry, state)
+  }
+
+  /**
+   * `get` answered from a young L1 entry whose tag records are at hand, with nothing landing: no promise,
+   * no store. Undefined when the slow path must answer.
+   */
+  function l1Get<T>(key: string): { result: CacheResult<T> | undefined } | undefined {
+    const cached = l1!.get(key)
+    if (cached === undefined) return undefined
+    const at = now()
+    if (at - cached.checkedAt >= settings.l1MaxAgeMs) return undefined
+    const held = cached.held
+    const records = held.allTags.length === 0 ? NO_RECORDS : tagRecordsSync(held.allTags, at)
+    if (records === undefined) return undefined
+    stats.l1Hits += 1
+    return { result: answer(key, held, classify(held, records, at)) }
+  }
+
+  function answer<T>(key: string, entry: Entry | undefined, state: 'fresh' | 'stale' | 'expired'): CacheResult<T> | undefined {
     if (state === 'expired') {
       stats.misses += 1
       if (onEvent !== undefined) emit({ type: 'lookup', key, status: 'miss' })
@@ -683,9 +707,7 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
     } catch (error) {
       // The store is failing: keep the entry in L1 so this instance serves it instead of re-rendering.
       l1?.set(key, { held, checkedAt: at, signature: undefined }, bytes.length)
-      if (!(error instanceof IsrCacheError && error.code === 'E_STORE_UNAVAILABLE')) {
-        report(asStoreError(error, 'E_STORE_WRITE', `writing "${key}" failed; the value was still returned`, key))
-      }
+      if (!isSkipped(error)) report(asStoreError(error, 'E_STORE_WRITE', `writing "${key}" failed; the value was still returned`, key))
     }
     wake(k)
     emit({ type: 'write', key, written })
@@ -702,11 +724,12 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
       acquired = await driver.acquireLease(k, token, ttlMs, now())
     } catch (error) {
       // Fail open: without the store's word, regenerate here (at worst once per instance).
-      if (!(error instanceof IsrCacheError && error.code === 'E_STORE_UNAVAILABLE')) {
+      if (!isSkipped(error)) {
         report(asStoreError(error, 'E_STORE_WRITE', 'taking a regeneration lease failed'))
         // The request may still run after its deadline (a busy Redis answers late): give back whatever it
-        // takes. Sent on the same connection, the release runs after it, in order.
-        driver.releaseLease(k, token).catch(() => {})
+        // takes. Sent on the same connection, the release runs after it, in order. Past the breaker, which
+        // may have opened on this very failure: a clean-up must not be skipped.
+        resolved.releaseLease(k, token).catch(() => {})
       }
       return undefined
     }
@@ -894,7 +917,11 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
       try {
         assertOpen()
         checkKey(key)
-        if (memory !== undefined && landing.size === 0) return Promise.resolve(memoryGet<T>(key))
+        if (landing.size === 0) {
+          if (memory !== undefined) return Promise.resolve(memoryGet<T>(key))
+          const fast = l1 === undefined ? undefined : l1Get<T>(key)
+          if (fast !== undefined) return Promise.resolve(fast.result)
+        }
         found = lookup(key)
       } catch (error) {
         return Promise.reject(error)

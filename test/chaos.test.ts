@@ -85,6 +85,19 @@ describe('a failing store', () => {
   })
 })
 
+describe('the circuit breaker', () => {
+  it('reports a failing store once when the circuit opens, not once per lookup', async () => {
+    const { cache, chaos, errors } = setup({ l1: true, l1MaxAge: 0, circuitBreaker: { failures: 3, cooldown: 60 } })
+    await cache.set('k', 'v', { tags: ['t'] }) // in L1, with a tag whose record must be read on each lookup
+    chaos.failing.add('get')
+    for (let i = 0; i < 200; i += 1) expect((await cache.get('k'))?.value).toBe('v') // served from L1 throughout
+    expect(cache.stats().circuit).toBe('open')
+    expect(errors.filter((e) => e.code === 'E_STORE_UNAVAILABLE')).toHaveLength(1)
+    expect(errors.filter((e) => e.code === 'E_STORE_READ').length).toBeLessThanOrEqual(3)
+    await cache.close()
+  })
+})
+
 describe('failing regenerations', () => {
   it('serve stale (stale-if-error), report in the background, and retry with backoff', async () => {
     const { cache, clock, errors } = setup({ revalidate: 10, retryBackoff: { initial: 5, max: 20 } })
