@@ -109,6 +109,15 @@ export interface IsrCacheOptions {
   now?: () => number
 }
 
+/** Options of `get`. */
+export interface GetOptions {
+  /**
+   * More tags whose purges concern this read, besides the entry's own: tags known only when reading (such
+   * as the implicit tags of the page that reads a shared data entry, Next.js's "soft tags").
+   */
+  tags?: string[]
+}
+
 /** Per-entry options of `set` and `getOrSet`. */
 export interface EntryOptions {
   /** Tags to purge this entry by. */
@@ -192,7 +201,7 @@ export interface Lease {
 
 export interface IsrCache {
   /** Reads an entry: `hit` (fresh) or `stale`; undefined when missing or expired. Never throws for store failures. */
-  get<T = unknown>(key: string): Promise<CacheResult<T> | undefined>
+  get<T = unknown>(key: string, options?: GetOptions): Promise<CacheResult<T> | undefined>
   /** Writes an entry, unless the store holds a newer one. Resolves false when skipped or when the store failed (reported). */
   set(key: string, value: unknown, options?: SetOptions): Promise<boolean>
   /** ISR in one call: fresh → hit; stale → served while one background regeneration runs; missing → one regeneration shared by all callers. */
@@ -558,35 +567,42 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
     return state === 'expired' ? undefined : { held, state }
   }
 
-  function judgeAsync(held: Held, at: number): Lookup | Promise<Lookup> {
-    if (held.allTags.length === 0) return judge(held, [], at)
-    const records = tagRecordsSync(held.allTags, at)
-    if (records !== undefined) return judge(held, records, at)
-    return tagRecords(held.allTags, at).then((read) => judge(held, read, at))
+  function judgeAsync(held: Held, at: number, extraTags?: readonly string[]): Lookup | Promise<Lookup> {
+    const tags = extraTags === undefined ? held.allTags : [...held.allTags, ...extraTags]
+    // classify() reads the tags to check from meta.allTags; pass read-time tags along the same way.
+    const meta = extraTags === undefined ? held : { ...held, allTags: tags }
+    const decide = (records: ReadonlyArray<TagRecord | undefined>): Lookup => {
+      const state = classify(meta, records, at)
+      return state === 'expired' ? undefined : { held, state }
+    }
+    if (tags.length === 0) return decide(NO_RECORDS)
+    const records = tagRecordsSync(tags, at)
+    if (records !== undefined) return decide(records)
+    return tagRecords(tags, at).then(decide)
   }
 
   /**
    * Finds an entry: a regeneration still landing, the memory store, a young L1 entry (all without a
    * promise where the tag records are at hand), else the store.
    */
-  function lookup(key: string): Lookup | Promise<Lookup> {
+  function lookup(key: string, extraTags?: readonly string[]): Lookup | Promise<Lookup> {
     const at = now()
     const landed = landing.get(key)
-    if (landed !== undefined) return judgeAsync(landed, at)
+    if (landed !== undefined) return judgeAsync(landed, at, extraTags)
     if (memory !== undefined) {
       const entry = memory.readAt(key, at, at + settings.evictMs)
-      return entry === undefined ? undefined : judgeAsync(withAllTags(entry), at)
+      return entry === undefined ? undefined : judgeAsync(withAllTags(entry), at, extraTags)
     }
     const k = storeKey(key)
     const cached = l1?.get(key)
     if (cached !== undefined && at - cached.checkedAt < settings.l1MaxAgeMs) {
       stats.l1Hits += 1
-      return judgeAsync(cached.held, at)
+      return judgeAsync(cached.held, at, extraTags)
     }
-    return readThrough(key, k, at, cached)
+    return readThrough(key, k, at, cached, extraTags)
   }
 
-  async function readThrough(key: string, k: string, at: number, cached: L1Slot | undefined): Promise<Lookup> {
+  async function readThrough(key: string, k: string, at: number, cached: L1Slot | undefined, extraTags?: readonly string[]): Promise<Lookup> {
     const previous = cached?.held
     let read: ReadResult
     try {
@@ -594,7 +610,7 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
     } catch (error) {
       if (!isSkipped(error)) report(asStoreError(error, 'E_STORE_READ', `reading "${key}" failed; served as a miss`, key))
       // Fail open: the store cannot say; what this instance holds is still the best answer.
-      return previous === undefined ? undefined : judgeAsync(previous, at)
+      return previous === undefined ? undefined : judgeAsync(previous, at, extraTags)
     }
     if (read === undefined) {
       l1?.delete(key)
@@ -614,7 +630,7 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
       }
     }
     if ('bytes' in read) l1?.set(key, { held, checkedAt: at, signature: envelopeSignature(read.bytes) }, read.bytes.length)
-    return judgeAsync(held, at)
+    return judgeAsync(held, at, extraTags)
   }
 
   /** `get` on the memory store, with nothing landing: the hot path, kept to the minimum of work. */
@@ -911,18 +927,23 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
   const cache: IsrCache = {
     storeKind: resolved.name,
 
-    get<T>(key: string): Promise<CacheResult<T> | undefined> {
+    get<T>(key: string, getOptions?: GetOptions): Promise<CacheResult<T> | undefined> {
       // Not an async function, so that an in-memory hit allocates no extra promise; errors still reject.
       let found: Lookup | Promise<Lookup>
       try {
         assertOpen()
         checkKey(key)
-        if (landing.size === 0) {
+        const extraTags = getOptions?.tags === undefined ? undefined : checkTags(getOptions.tags, 'get options tags')
+        if (extraTags !== undefined && extraTags.length > 0) {
+          found = lookup(key, extraTags)
+        } else if (landing.size === 0) {
           if (memory !== undefined) return Promise.resolve(memoryGet<T>(key))
           const fast = l1 === undefined ? undefined : l1Get<T>(key)
           if (fast !== undefined) return Promise.resolve(fast.result)
+          found = lookup(key)
+        } else {
+          found = lookup(key)
         }
-        found = lookup(key)
       } catch (error) {
         return Promise.reject(error)
       }

@@ -13,6 +13,7 @@ export type {
   CacheResult,
   CacheStatus,
   EntryOptions,
+  GetOptions,
   GetOrSetOptions,
   GetOrSetResult,
   IsrCache,

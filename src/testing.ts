@@ -279,6 +279,23 @@ export function runStoreConformance(options: ConformanceOptions): void {
     })
   }
 
+  test('purges of read-time tags (get options) concern that read only', async () => {
+    const { cache, clock, close } = await setup()
+    try {
+      await cache.set('data', 'v', { tags: ['own'] })
+      clock.advance(1)
+      await cache.revalidateTag('page:/a', { expire: 60 })
+      expect((await cache.get('data'))?.status).toBe('hit')
+      expect((await cache.get('data', { tags: ['page:/a'] }))?.status).toBe('stale')
+      expect((await cache.get('data', { tags: ['page:/b'] }))?.status).toBe('hit')
+      await cache.revalidateTag('page:/b')
+      expect(await cache.get('data', { tags: ['page:/b'] })).toBe(undefined)
+      expect((await cache.get('data'))?.status).toBe('hit')
+    } finally {
+      await close()
+    }
+  })
+
   test('delete removes an entry', async () => {
     const { cache, close } = await setup()
     try {

@@ -3,7 +3,7 @@ import { IsrCacheError, type IsrCacheErrorCode } from './errors.js'
 
 export const MAX_KEY_LENGTH = 4096
 export const MAX_TAG_LENGTH = 256
-export const MAX_TAGS = 128
+export const MAX_TAGS = 512
 export const MAX_PATH_LENGTH = 2048
 
 function show(value: unknown): string {

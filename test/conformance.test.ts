@@ -43,3 +43,4 @@ describe('a plain Map, through the generic driver', () => {
   const map = new Map()
   runStoreConformance({ it, expect, createStore: () => map })
 })
+
