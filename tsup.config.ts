@@ -5,6 +5,7 @@ export default defineConfig({
   entry: {
     index: 'src/index.ts',
     testing: 'src/testing.ts',
+    next: 'adapters/next/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,
@@ -14,7 +15,8 @@ export default defineConfig({
   platform: 'node',
   // import.meta.url in the CJS build (used to load optional peer packages).
   shims: true,
-  splitting: false,
+  // Shared chunks: isr-cache and isr-cache/next use one copy of the core (one IsrCacheError class).
+  splitting: true,
   // The test helpers are imported by users' test files only; their test runner stays theirs.
   external: ['keyv', 'async-mutex', '@keyv/redis', '@keyv/sqlite'],
 })

@@ -18,6 +18,7 @@ const require = createRequire(join(root, 'package.json'))
 const expected: Record<string, string[]> = {
   '.': ['IsrCacheError', 'createIsrCache'],
   './testing': ['runStoreConformance'],
+  './next': ['createNextCacheHandler', 'createNextUseCacheHandler'],
 }
 
 const subpaths = Object.keys(pkg.exports).filter((path) => path !== './package.json')

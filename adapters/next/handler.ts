@@ -1,0 +1,215 @@
+/**
+ * Next.js `cacheHandler`: a class Next constructs per request (about three times), whose instances all
+ * delegate to one shared core cache per store and process. Maps Next's value kinds, tags and lifetimes
+ * onto the core, and Next's freshness signals (lastModified, cacheControl) back.
+ */
+import { seedFromBuild } from './prerender.js'
+import { coreTag, coreTags, isBuildPhase, lifetimes, nextMajor, shared, splitOptions, storageKey, type NextIsrCacheOptions, type Shared } from './shared.js'
+
+/** What the handler keeps per entry: Next's value as given, and the lifetimes Next gave with it. */
+export interface StoredNextEntry {
+  value: NextCacheValue | null
+  cacheControl?: { revalidate: number | false; expire: number | undefined }
+}
+
+/** The parts of Next's value kinds the adapter reads (the rest is stored and returned as is). */
+type NextCacheValue = { kind: string; headers?: Record<string, unknown>; revalidate?: number; [field: string]: unknown }
+
+interface NextGetContext {
+  kind?: string
+  revalidate?: number | false
+  tags?: string[]
+  softTags?: string[]
+  isFallback?: boolean
+}
+
+interface NextSetContext {
+  kind?: string
+  fetchCache?: boolean
+  tags?: string[]
+  cacheControl?: { revalidate: number | false; expire?: number }
+}
+
+/** What `get` hands back to Next (CacheHandlerValue). */
+export interface NextCacheHandlerValue {
+  lastModified: number
+  value: NextCacheValue | null
+  cacheControl?: { revalidate: number | false; expire: number | undefined }
+}
+
+/** The class shape Next expects for `cacheHandler`. */
+export interface NextCacheHandlerClass {
+  new (context?: { serverDistDir?: string }): {
+    get(key: string, context?: NextGetContext): Promise<NextCacheHandlerValue | null>
+    set(key: string, data: NextCacheValue | null, context?: NextSetContext): Promise<void>
+    revalidateTag(tags: string | string[], durations?: { expire?: number }): Promise<void>
+    resetRequestCache(): void
+  }
+}
+
+type Scope = 'page' | 'fetch' | 'image'
+
+function scopeOfGet(context: NextGetContext | undefined): Scope {
+  if (context?.kind === 'FETCH') return 'fetch'
+  if (context?.kind === 'IMAGE') return 'image'
+  return 'page'
+}
+
+function scopeOfSet(data: NextCacheValue | null, context: NextSetContext | undefined): Scope {
+  if (context?.fetchCache === true || data?.kind === 'FETCH') return 'fetch'
+  if (context?.kind === 'IMAGE' || data?.kind === 'IMAGE') return 'image'
+  return 'page'
+}
+
+/** The tags of a page or route entry live in its `x-next-cache-tags` header (explicit and implicit). */
+function headerTags(data: NextCacheValue | null): string[] {
+  const header = data?.headers?.['x-next-cache-tags']
+  if (typeof header !== 'string' || header === '') return []
+  return header.split(',')
+}
+
+const STALE_AGE_MS = 2000
+
+/**
+ * Creates the class for Next's `cacheHandler` option. Handlers made with the same store share one core
+ * cache and one connection per process.
+ *
+ * ```js
+ * // cache-handler.mjs
+ * import { createNextCacheHandler } from 'isr-cache/next'
+ * export default createNextCacheHandler({ store: process.env.ISR_CACHE_STORE })
+ * ```
+ */
+export function createNextCacheHandler(options: NextIsrCacheOptions = {}): NextCacheHandlerClass {
+  splitOptions(options) // bad options fail when the module loads, not at the first request
+  let state: Shared | undefined
+  const get = (distDir?: string): Shared => (state ??= shared(options, distDir))
+
+  return class IsrCacheNextHandler {
+    readonly #state: Shared
+
+    constructor(context: { serverDistDir?: string } = {}) {
+      // serverDistDir is <distDir>/server.
+      const distDir = typeof context?.serverDistDir === 'string' ? context.serverDistDir.replace(/[\\/]server[\\/]?$/, '') : undefined
+      this.#state = get(distDir)
+    }
+
+    /** Never throws: an error here would become a render error in Next. */
+    async get(key: string, context?: NextGetContext): Promise<NextCacheHandlerValue | null> {
+      const s = this.#state
+      try {
+        const scope = scopeOfGet(context)
+        const k = storageKey(s, scope, key)
+        // Fetch entries learn at read time which page reads them: its implicit tags (and the fetch's own).
+        const readTags = scope === 'fetch' ? coreTags([...(context?.tags ?? []), ...(context?.softTags ?? [])]) : undefined
+        let found = await s.cache.get<StoredNextEntry>(k, readTags && readTags.length > 0 ? { tags: readTags } : undefined)
+        if (found === undefined && scope === 'page' && s.options.seedPrerendered !== false && !isBuildPhase()) {
+          found = await seedFromBuild(s, key, k)
+        }
+        if (found === undefined) return null
+        const stored = found.value
+        const cacheControl = stored.cacheControl
+        if (found.status === 'hit') return withControl({ lastModified: found.lastModified, value: stored.value }, cacheControl)
+
+        // Stale. Shielding: only the instance holding the page's lease regenerates; the others serve it as fresh.
+        if (scope === 'page' && s.options.shield !== false) {
+          if (!s.leases.has(k)) {
+            const lease = await s.cache.acquireLease(k)
+            if (lease === undefined) return withControl({ lastModified: Date.now(), value: stored.value }, cacheControl)
+            s.leases.set(k, lease)
+            // Released when Next stores the regenerated page (set), or by its own ttl if it never does.
+            setTimeout(() => {
+              if (s.leases.get(k) === lease) s.leases.delete(k)
+            }, 60_000).unref()
+          }
+        }
+        return staleValue(stored, scope, context)
+      } catch (error) {
+        s.report(error)
+        return null
+      }
+    }
+
+    async set(key: string, data: NextCacheValue | null, context?: NextSetContext): Promise<void> {
+      const s = this.#state
+      const scope = scopeOfSet(data, context)
+      const k = storageKey(s, scope, key)
+      try {
+        let tags: string[] = []
+        let life: { revalidate?: number | false; expire: number }
+        if (scope === 'fetch') {
+          tags = coreTags(context?.tags)
+          life = lifetimes(s, typeof data?.revalidate === 'number' ? data.revalidate : undefined, undefined)
+        } else {
+          tags = scope === 'page' ? coreTags(headerTags(data)) : []
+          life = lifetimes(s, context?.cacheControl?.revalidate, context?.cacheControl?.expire)
+        }
+        const entry: StoredNextEntry = { value: data }
+        if (context?.cacheControl !== undefined) {
+          entry.cacheControl = { revalidate: context.cacheControl.revalidate, expire: context.cacheControl.expire }
+        }
+        await s.cache.set(k, entry, { tags, ...life })
+      } catch (error) {
+        s.report(error)
+      } finally {
+        const lease = s.leases.get(k)
+        if (lease !== undefined) {
+          s.leases.delete(k)
+          await lease.release().catch(() => {})
+        }
+      }
+    }
+
+    async revalidateTag(tags: string | string[], durations?: { expire?: number }): Promise<void> {
+      const list = coreTags(Array.isArray(tags) ? tags : [tags])
+      if (list.length === 0) return
+      const expire = durations?.expire
+      // Next: a profile ('max', 'hours', …) arrives as { expire: s } (serve stale, then fresh); no durations,
+      // updateTag, revalidatePath and { expire: 0 } expire now.
+      await this.#state.cache.revalidateTag(list, typeof expire === 'number' && expire > 0 ? { expire } : {})
+    }
+
+    resetRequestCache(): void {
+      // Nothing per request: all state is shared and current.
+    }
+  }
+}
+
+function withControl(value: NextCacheHandlerValue, cacheControl: StoredNextEntry['cacheControl']): NextCacheHandlerValue {
+  if (cacheControl !== undefined) value.cacheControl = cacheControl
+  return value
+}
+
+/**
+ * How to make Next serve an entry stale and regenerate it in the background: Next has no "stale" flag, it
+ * compares lastModified with the revalidate time. So the entry is aged past a revalidate time it is given.
+ */
+function staleValue(stored: StoredNextEntry, scope: Scope, context: NextGetContext | undefined): NextCacheHandlerValue | null {
+  const now = Date.now()
+  if (scope === 'fetch') {
+    // Next judges a fetch entry by the fetch's own revalidate; "infinite" (force-cache) cannot be aged past,
+    // so such a fetch is refetched while the page waits instead.
+    const revalidate = typeof context?.revalidate === 'number' && context.revalidate > 0 ? context.revalidate : stored.value?.revalidate
+    if (typeof revalidate !== 'number' || revalidate <= 0 || revalidate > 31_536_000) return null
+    return { lastModified: now - revalidate * 1000 - STALE_AGE_MS, value: stored.value }
+  }
+  const revalidate = stored.cacheControl?.revalidate
+  const expire = stored.cacheControl?.expire
+  if (typeof revalidate === 'number' && revalidate > 0) {
+    // Aged past its own revalidate: stale for Next 16 (which reads cacheControl) and 15 (which knows the
+    // page's revalidate from its own set or the prerender manifest) alike.
+    const lastModified = now - revalidate * 1000 - STALE_AGE_MS
+    if (typeof expire === 'number' && now >= lastModified + expire * 1000) return null
+    return { lastModified, value: stored.value, cacheControl: { revalidate, expire } }
+  }
+  // revalidate false (only on demand): Next 16 can be told a 1 s revalidate; Next 15 reads no cacheControl
+  // from get, so there the page is regenerated while the request waits.
+  if (nextMajor() < 16) return null
+  return {
+    lastModified: now - STALE_AGE_MS,
+    value: stored.value,
+    cacheControl: { revalidate: 1, expire: typeof expire === 'number' && expire * 1000 > STALE_AGE_MS * 2 ? expire : undefined },
+  }
+}
+
+export { coreTag }
