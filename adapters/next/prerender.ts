@@ -2,7 +2,8 @@
  * Pages prerendered by `next build` are written to `.next/server/app` only, never to a custom cache
  * handler, so with one their first request is a MISS and a re-render. This reads them from the build output
  * on first use instead: each `.meta` file names the exact cache key (`routeCache.key`, Next 16.3.8+ and
- * 15.5.27+), next to the `.html`, `.rsc`, `.segments/` or `.body` files of the page or route. The entry is
+ * 15.5.27+), next to the `.html`, `.rsc`, `.segments/`, `.body` or `.json` files of the page or route (in
+ * `.next/server/app` and `.next/server/pages`). The entry is
  * stored with the build's time as its lastModified, so it never replaces anything newer in the store, and
  * it is then read back through the cache, so a purge issued since the build still applies to it.
  */
@@ -16,7 +17,16 @@ import { coreTags, lifetimes, type Shared } from './shared.js'
 interface Prerendered {
   base: string
   route: string
-  meta: { routeCache?: { key?: string }; headers?: Record<string, unknown>; status?: number; postponed?: string; segmentPaths?: string[]; isFallback?: boolean }
+  router: 'app' | 'pages'
+  meta: {
+    routeCache?: { key?: string; isFallback?: boolean }
+    routeCacheLastModified?: number
+    cacheControl?: { revalidate: number | false; expire?: number }
+    headers?: Record<string, unknown>
+    status?: number
+    postponed?: string
+    segmentPaths?: string[]
+  }
 }
 
 interface BuildIndex {
@@ -43,20 +53,23 @@ async function walk(dir: string, found: string[]): Promise<void> {
 }
 
 async function buildIndex(state: Shared): Promise<BuildIndex> {
-  const appDir = join(state.distDir, 'server', 'app')
-  const metas: string[] = []
-  await walk(appDir, metas)
   const byKey = new Map<string, Prerendered>()
-  for (const file of metas) {
-    try {
-      const meta = JSON.parse(await readFile(file, 'utf8')) as Prerendered['meta']
-      const key = meta.routeCache?.key
-      if (typeof key !== 'string' || meta.isFallback === true) continue
-      const base = file.slice(0, -'.meta'.length)
-      const path = relative(appDir, base).split(sep).join('/')
-      byKey.set(key, { base, route: path === 'index' ? '/' : `/${path}`, meta })
-    } catch {
-      // an unreadable meta file: that page is simply not seeded
+  for (const router of ['app', 'pages'] as const) {
+    const root = join(state.distDir, 'server', router)
+    const metas: string[] = []
+    await walk(root, metas)
+    for (const file of metas) {
+      try {
+        const meta = JSON.parse(await readFile(file, 'utf8')) as Prerendered['meta']
+        const key = meta.routeCache?.key
+        // Fallback shells are served by Next itself, under the route's own lookup.
+        if (typeof key !== 'string' || meta.routeCache?.isFallback === true) continue
+        const base = file.slice(0, -'.meta'.length)
+        const path = relative(root, base).split(sep).join('/')
+        byKey.set(key, { base, route: path === 'index' ? '/' : `/${path}`, router, meta })
+      } catch {
+        // an unreadable meta file: that page is simply not seeded
+      }
     }
   }
   let routes: BuildIndex['routes'] = {}
@@ -108,14 +121,26 @@ export async function seedFromBuild(state: Shared, nextKey: string, storeKey: st
   const { base, meta } = page
   let value: Record<string, unknown>
   let builtAt: number
-  if (existsSync(`${base}.body`)) {
+  // The same files, read the same way, as Next's own file-system cache reads its build seeds.
+  if (page.router === 'pages') {
+    if (!existsSync(`${base}.html`) || !existsSync(`${base}.json`)) return undefined
+    value = {
+      kind: 'PAGES',
+      html: await readFile(`${base}.html`, 'utf8'),
+      pageData: JSON.parse(await readFile(`${base}.json`, 'utf8')) as unknown,
+      headers: meta.headers,
+      status: meta.status,
+    }
+    builtAt = (await stat(`${base}.html`)).mtimeMs
+  } else if (existsSync(`${base}.body`)) {
     value = { kind: 'APP_ROUTE', body: await readFile(`${base}.body`), status: meta.status ?? 200, headers: meta.headers ?? {} }
     builtAt = (await stat(`${base}.body`)).mtimeMs
   } else if (existsSync(`${base}.html`)) {
     value = {
       kind: 'APP_PAGE',
       html: await readFile(`${base}.html`, 'utf8'),
-      rscData: existsSync(`${base}.rsc`) ? await readFile(`${base}.rsc`) : undefined,
+      // A partially prerendered page has no full RSC payload: Next resumes it from `postponed`.
+      rscData: meta.postponed == null && existsSync(`${base}.rsc`) ? await readFile(`${base}.rsc`) : undefined,
       headers: meta.headers,
       postponed: meta.postponed,
       status: meta.status,
@@ -126,11 +151,11 @@ export async function seedFromBuild(state: Shared, nextKey: string, storeKey: st
     return undefined
   }
   const route = routes[page.route]
-  const cacheControl = { revalidate: route?.initialRevalidateSeconds ?? false, expire: route?.initialExpireSeconds }
+  const cacheControl = meta.cacheControl ?? { revalidate: route?.initialRevalidateSeconds ?? false, expire: route?.initialExpireSeconds }
   const header = meta.headers?.['x-next-cache-tags']
   const tags = coreTags(typeof header === 'string' && header !== '' ? header.split(',') : [])
-  const entry: StoredNextEntry = { value: value as StoredNextEntry['value'], cacheControl }
-  const lastModified = Math.floor(builtAt)
+  const entry: StoredNextEntry = { value: value as StoredNextEntry['value'], cacheControl: { revalidate: cacheControl.revalidate, expire: cacheControl.expire } }
+  const lastModified = Math.floor(meta.routeCacheLastModified ?? builtAt)
   await state.cache.set(storeKey, entry, { tags, ...lifetimes(state, cacheControl.revalidate, cacheControl.expire), lastModified })
   // Read back: a purge since the build, or a newer entry, decides what is served.
   return state.cache.get<StoredNextEntry>(storeKey)
