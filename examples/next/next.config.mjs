@@ -1,0 +1,28 @@
+import { fileURLToPath } from 'node:url'
+
+const here = (path) => fileURLToPath(new URL(path, import.meta.url))
+
+// ISR_CACHE_DISABLED=1 (read by `next build` and `next start`) leaves Next's built-in cache in place:
+// bench.mjs uses it to compare both on the same build.
+const useIsrCache = process.env.ISR_CACHE_DISABLED !== '1'
+
+/** @type {import('next').NextConfig} */
+const nextConfig = {
+  ...(useIsrCache && {
+    // Pages, route handlers and fetch data (a class; Next constructs it per request).
+    cacheHandler: here('./cache-handler.mjs'),
+    // 'use cache' entries (a plain object).
+    cacheHandlers: { default: here('./use-cache-handler.mjs') },
+    // No second in-memory copy in Next: isr-cache keeps its own L1 tier, kept current across instances.
+    cacheMaxMemorySize: 0,
+  }),
+  experimental: {
+    // 'use cache' without cacheComponents, so `export const revalidate` stays legal in the other routes.
+    useCache: true,
+  },
+  // This app sits inside the isr-cache repository, which has a lockfile of its own: pin the root.
+  turbopack: { root: here('.') },
+  outputFileTracingRoot: here('.'),
+}
+
+export default nextConfig

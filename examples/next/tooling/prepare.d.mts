@@ -1,0 +1,55 @@
+export const repoRoot: string
+export const exampleDirs: { next: string; next15: string }
+
+export interface Library {
+  /** Absolute path of the isr-cache tarball. */
+  tarball: string
+  sha256: string
+  /** How long `npm pack` took (0 when ISR_CACHE_TARBALL named one). */
+  ms: number
+}
+export interface StepResult {
+  /** False when the step was skipped because its inputs did not change. */
+  ran: boolean
+  ms: number
+}
+export type Log = (line: string) => void
+
+export function run(
+  command: string,
+  args: string[],
+  options?: { cwd?: string; env?: Record<string, string | undefined>; background?: boolean; log?: Log },
+): Promise<{ ms: number; output: string }>
+export function packLibrary(options?: { log?: Log }): Promise<Library>
+export function installExample(appDir: string, library: Library, options?: { log?: Log }): Promise<StepResult>
+export function buildInputs(appDir: string, library: Library): string
+export function buildExample(
+  appDir: string,
+  library: Library,
+  options?: { env?: Record<string, string | undefined>; log?: Log; force?: boolean },
+): Promise<StepResult>
+export function prepareApp(
+  appDir: string,
+  options?: { buildLibrary?: boolean; log?: Log },
+): Promise<{ library: Library; install: StepResult; build: StepResult }>
+export function nextBin(appDir: string): string
+
+export interface NextServer {
+  readonly name: string
+  readonly port: number
+  /** http://127.0.0.1:<port> */
+  readonly url: string
+  /** Milliseconds from spawn until it accepted connections. */
+  readonly startMs: number
+  readonly running: boolean
+  /** What the server printed so far. */
+  output(): string
+  /** SIGTERM (SIGKILL after `graceMs`), and waits for the exit. */
+  stop(graceMs?: number): Promise<void>
+  /** SIGKILL, and waits for the exit. */
+  kill(): Promise<void>
+}
+export function startNext(
+  appDir: string,
+  options: { port: number; env?: Record<string, string | undefined>; name?: string; log?: Log; readyTimeoutMs?: number; echo?: boolean },
+): Promise<NextServer>

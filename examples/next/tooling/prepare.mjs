@@ -1,0 +1,293 @@
+/**
+ * Packs this checkout of isr-cache, installs the tarball into an example app the way a user installs a
+ * package, builds the app and starts `next start` processes. Shared by `run.mjs`, `bench.mjs` and the
+ * end-to-end tests (test/support/next-app.ts), for examples/next and examples/next15.
+ *
+ * Installs and builds are skipped when their inputs did not change (a hash stored in node_modules and in
+ * .next), so re-running the tests locally costs seconds; a clean clone always installs and builds.
+ */
+import { spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { connect } from 'node:net'
+import { setPriority } from 'node:os'
+import { isAbsolute, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { startUpstream } from './upstream.mjs'
+
+/** The isr-cache checkout this example lives in. */
+export const repoRoot = resolve(fileURLToPath(new URL('../../../', import.meta.url)))
+export const exampleDirs = {
+  next: join(repoRoot, 'examples', 'next'),
+  next15: join(repoRoot, 'examples', 'next15'),
+}
+
+const INSTALL_MARKER = join('node_modules', '.isr-cache-example-install.json')
+const BUILD_MARKER = join('.next', 'isr-cache-build-inputs')
+/** Not build inputs (or written by the build itself). */
+const UNHASHED = new Set(['node_modules', '.next', '.pack', 'next-env.d.ts', 'README.md', 'tooling', 'run.mjs', 'bench.mjs'])
+
+const sha256 = (data) => createHash('sha256').update(data).digest('hex')
+const defaultLog = (line) => console.log(`[example] ${line}`)
+
+/** process.env plus `extra`; an `undefined` in `extra` removes the variable. */
+function childEnv(extra = {}) {
+  const env = { ...process.env, ...extra }
+  for (const [name, value] of Object.entries(env)) if (value === undefined) delete env[name]
+  return env
+}
+/**
+ * For `next build` and `next start`: a production NODE_ENV whatever the caller runs under (vitest sets
+ * NODE_ENV=test, which Next would warn about and build differently).
+ */
+const nextEnv = (extra) => ({ NEXT_TELEMETRY_DISABLED: '1', ...extra, NODE_ENV: 'production' })
+
+/**
+ * Runs a command to completion; rejects with the end of its output if it fails. `background: true`
+ * lowers its CPU priority, so an install or a build does not starve tests running beside it.
+ */
+export function run(command, args, { cwd, env, background = false, log = defaultLog } = {}) {
+  return new Promise((resolvePromise, reject) => {
+    const started = performance.now()
+    log(`$ ${[command, ...args].join(' ')}  (in ${cwd})`)
+    const child = spawn(command, args, { cwd, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
+    if (background && child.pid !== undefined) {
+      try {
+        setPriority(child.pid, 10)
+      } catch {
+        // Not permitted here: run at normal priority.
+      }
+    }
+    let output = ''
+    const keep = (data) => {
+      output = (output + data.toString()).slice(-20_000)
+    }
+    child.stdout.on('data', keep)
+    child.stderr.on('data', keep)
+    child.once('error', reject)
+    child.once('exit', (code, signal) => {
+      const ms = Math.round(performance.now() - started)
+      if (code === 0) resolvePromise({ ms, output })
+      else reject(new Error(`\`${[command, ...args].join(' ')}\` failed (${signal ?? `exit ${code}`}) after ${ms} ms:\n${output}`))
+    })
+  })
+}
+
+/**
+ * `npm pack` of this checkout's built package (run `npm run build` first), or the tarball named by
+ * ISR_CACHE_TARBALL (to try a release candidate). Returns its path and sha256.
+ */
+export async function packLibrary({ log = defaultLog } = {}) {
+  const given = process.env.ISR_CACHE_TARBALL
+  if (given) {
+    const tarball = isAbsolute(given) ? given : resolve(given)
+    return { tarball, sha256: sha256(readFileSync(tarball)), ms: 0 }
+  }
+  if (!existsSync(join(repoRoot, 'dist', 'index.js'))) {
+    throw new Error(`[isr-cache example] ${join(repoRoot, 'dist')} is missing: run \`npm run build\` in ${repoRoot} first`)
+  }
+  const destination = join(exampleDirs.next, '.pack')
+  mkdirSync(destination, { recursive: true })
+  const { ms, output } = await run('npm', ['pack', '--json', '--pack-destination', destination], { cwd: repoRoot, log })
+  const [packed] = JSON.parse(output.slice(output.indexOf('[')))
+  const tarball = join(destination, packed.filename)
+  return { tarball, sha256: sha256(readFileSync(tarball)), ms }
+}
+
+/** A registry hiccup should not fail a test run: one more try after a pause. */
+async function retryOnce(step, log) {
+  try {
+    return await step()
+  } catch (error) {
+    log(`${error.message.split('\n')[0]}; trying once more in 5 s`)
+    await new Promise((resolvePromise) => setTimeout(resolvePromise, 5000))
+    return step()
+  }
+}
+
+/**
+ * Installs the app's locked dependencies, then the isr-cache tarball (`--no-save`: the committed
+ * package.json and lockfile stay as they are). Each step runs only when its input changed.
+ */
+export async function installExample(appDir, library, { log = defaultLog } = {}) {
+  const started = performance.now()
+  const markerPath = join(appDir, INSTALL_MARKER)
+  const deps = sha256(readFileSync(join(appDir, 'package.json')) + readFileSync(join(appDir, 'package-lock.json')) + process.version)
+  let marker = {}
+  try {
+    marker = JSON.parse(readFileSync(markerPath, 'utf8'))
+  } catch {
+    // First install.
+  }
+  let ran = false
+  if (marker.deps !== deps || !existsSync(join(appDir, 'node_modules', 'next', 'package.json'))) {
+    // `npm install`, not `npm ci`: with the committed lockfile it installs the same pinned versions, and
+    // it does not fail on lockfile entries of other platforms' optional packages (as `npm ci` does here).
+    // --include=dev: TypeScript and the types are needed by `next build`, even under NODE_ENV=production.
+    await retryOnce(() => run('npm', ['install', '--include=dev', '--no-audit', '--no-fund'], { cwd: appDir, background: true, log }), log)
+    marker = { deps }
+    ran = true
+  }
+  if (marker.library !== library.sha256 || !existsSync(join(appDir, 'node_modules', 'isr-cache', 'package.json'))) {
+    await run('npm', ['install', '--no-save', '--include=dev', '--no-audit', '--no-fund', library.tarball], { cwd: appDir, background: true, log })
+    marker = { ...marker, library: library.sha256 }
+    ran = true
+  }
+  writeFileSync(markerPath, JSON.stringify(marker))
+  return { ran, ms: Math.round(performance.now() - started) }
+}
+
+function hashTree(dir, into, base = dir) {
+  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    if (dir === base && UNHASHED.has(entry.name)) continue
+    const path = join(dir, entry.name)
+    if (entry.isDirectory()) hashTree(path, into, base)
+    else if (entry.isFile()) into.update(`${path.slice(base.length)}\0`).update(readFileSync(path)).update('\0')
+  }
+  return into
+}
+
+/** Hash of everything `next build` reads: the app's files, the installed isr-cache tarball, Node's version. */
+export function buildInputs(appDir, library) {
+  return hashTree(appDir, createHash('sha256').update(`${library.sha256}\0${process.version}\0`)).digest('hex')
+}
+
+/** `next build`, unless .next was built from the same inputs. `env` reaches the build (e.g. UPSTREAM_URL). */
+export async function buildExample(appDir, library, { env, log = defaultLog, force = false } = {}) {
+  const inputs = buildInputs(appDir, library)
+  const markerPath = join(appDir, BUILD_MARKER)
+  if (!force && existsSync(join(appDir, '.next', 'BUILD_ID')) && existsSync(markerPath) && readFileSync(markerPath, 'utf8') === inputs) {
+    log(`${appDir}: .next is up to date, build skipped`)
+    return { ran: false, ms: 0 }
+  }
+  const { ms } = await run(process.execPath, [nextBin(appDir), 'build'], {
+    cwd: appDir,
+    env: nextEnv(env),
+    background: true,
+    log,
+  })
+  // Hashed again: `next build` may rewrite tsconfig.json (and a rewritten one must not cause a rebuild).
+  writeFileSync(markerPath, buildInputs(appDir, library))
+  return { ran: true, ms }
+}
+
+/**
+ * Everything before `next start`: (`npm run build` of isr-cache if `buildLibrary`), pack, install, build.
+ * The build prerenders pages that read the upstream, so one runs meanwhile, serving a "build" document.
+ */
+export async function prepareApp(appDir, { buildLibrary = false, log = defaultLog } = {}) {
+  if (buildLibrary) await run('npm', ['run', 'build'], { cwd: repoRoot, log })
+  const library = await packLibrary({ log })
+  const install = await installExample(appDir, library, { log })
+  const upstream = await startUpstream({ posts: { version: 'build', title: 'rendered by next build' } })
+  let build
+  try {
+    build = await buildExample(appDir, library, { env: { UPSTREAM_URL: upstream.url }, log })
+  } finally {
+    await upstream.close()
+  }
+  return { library, install, build }
+}
+
+export function nextBin(appDir) {
+  return join(appDir, 'node_modules', 'next', 'dist', 'bin', 'next')
+}
+
+/** Every `next start` this process started, for the exit hook. */
+const live = new Set()
+let hooked = false
+function killGroup(child, signal) {
+  try {
+    // Negative pid: the whole process group (next start and anything it spawned).
+    process.kill(-child.pid, signal)
+  } catch {
+    // Already gone.
+  }
+}
+
+function listening(port) {
+  return new Promise((resolvePromise) => {
+    const socket = connect({ host: '127.0.0.1', port })
+    socket.once('connect', () => {
+      socket.destroy()
+      resolvePromise(true)
+    })
+    socket.once('error', () => resolvePromise(false))
+  })
+}
+
+/**
+ * Starts `next start -H 127.0.0.1 -p <port>` in its own process group and resolves once it accepts
+ * connections. `echo`: also copy its output to this process's. Always `stop()` it.
+ */
+export async function startNext(appDir, { port, env, name = 'next', log = defaultLog, readyTimeoutMs = 60_000, echo = false }) {
+  if (!hooked) {
+    hooked = true
+    // Last resort (a crashed test run): never leave a server behind.
+    process.once('exit', () => {
+      for (const child of live) killGroup(child, 'SIGKILL')
+    })
+  }
+  const started = performance.now()
+  const child = spawn(process.execPath, [nextBin(appDir), 'start', '-H', '127.0.0.1', '-p', String(port)], {
+    cwd: appDir,
+    env: childEnv(nextEnv(env)),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  })
+  live.add(child)
+  let output = ''
+  const keep = (data) => {
+    output = (output + data.toString()).slice(-200_000)
+  }
+  child.stdout.on('data', keep)
+  child.stderr.on('data', keep)
+  if (echo) {
+    child.stdout.pipe(process.stdout)
+    child.stderr.pipe(process.stderr)
+  }
+  const exited = new Promise((resolvePromise) => {
+    child.once('exit', (code, signal) => {
+      live.delete(child)
+      resolvePromise({ code, signal })
+    })
+  })
+  let running = true
+  void exited.then(() => (running = false))
+
+  const giveUpAt = performance.now() + readyTimeoutMs
+  // "Ready" in its output too: a port taken by someone else in the meantime would also accept connections.
+  while (!/\bReady\b/.test(output) || !(await listening(port))) {
+    if (!running) throw new Error(`${name} (next start on port ${port}) exited at start-up:\n${output}`)
+    if (performance.now() > giveUpAt) {
+      killGroup(child, 'SIGKILL')
+      throw new Error(`${name} (next start on port ${port}) did not listen within ${readyTimeoutMs} ms:\n${output}`)
+    }
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  const ms = Math.round(performance.now() - started)
+  log(`${name}: next start ready on http://127.0.0.1:${port} in ${ms} ms`)
+
+  async function signal(signalName, graceMs) {
+    if (!running) return
+    killGroup(child, signalName)
+    const timer = setTimeout(() => killGroup(child, 'SIGKILL'), graceMs)
+    await exited
+    clearTimeout(timer)
+  }
+  return {
+    name,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    startMs: ms,
+    get running() {
+      return running
+    },
+    /** What the server printed so far. */
+    output: () => output,
+    /** SIGTERM (SIGKILL after `graceMs`), and waits for the exit. */
+    stop: (graceMs = 5000) => signal('SIGTERM', graceMs),
+    /** SIGKILL, and waits for the exit. */
+    kill: () => signal('SIGKILL', 0),
+  }
+}
