@@ -430,3 +430,39 @@ describe.runIf(redisAvailable)('Next 15.5 example: two `next start` instances sh
 
   it('a restarted instance serves the cache it left: HIT with the same render id', () => restartKeepsCache(A, B, `/blog/restart-${RUN}`))
 })
+
+describe('next build with the cache store unreachable', () => {
+  it('finishes (no hang) and says so in one warning line', async () => {
+    const { spawn } = await import('node:child_process')
+    const { rmSync } = await import('node:fs')
+    const app = await prepareExample('next')
+    const { startUpstream } = (await import('../examples/next/tooling/upstream.mjs')) as {
+      startUpstream(): Promise<{ url: string; close(): Promise<void> }>
+    }
+    const upstream = await startUpstream()
+    const distDir = '.next-unreachable-store'
+    try {
+      const started = performance.now()
+      // Asynchronously: the upstream the pages fetch from runs in this process and must keep answering.
+      const child = spawn(process.execPath, [join(app.dir, 'node_modules', 'next', 'dist', 'bin', 'next'), 'build'], {
+        cwd: app.dir,
+        env: { ...process.env, NEXT_DIST_DIR: distDir, ISR_CACHE_STORE: 'redis://127.0.0.1:1', ISR_CACHE_PREFIX: uniquePrefix('unreachable'), UPSTREAM_URL: upstream.url, NEXT_TELEMETRY_DISABLED: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      let output = ''
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
+      const hang = setTimeout(() => child.kill('SIGKILL'), 240_000)
+      const status = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+      clearTimeout(hang)
+      console.log(`[next] build with an unreachable store: exit ${status} in ${((performance.now() - started) / 1000).toFixed(1)} s`)
+      expect(status, output.slice(-3000)).toBe(0) // a hang would have been killed (null)
+      const lines = output.split('\n').filter((line) => line.includes('[isr-cache]'))
+      expect(lines, output.slice(-3000)).toHaveLength(1)
+      expect(lines[0]).toMatch(/not usable during next build/)
+    } finally {
+      await upstream.close()
+      rmSync(join(app.dir, distDir), { recursive: true, force: true })
+    }
+  }, 300_000)
+})

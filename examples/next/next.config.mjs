@@ -8,6 +8,8 @@ const useIsrCache = process.env.ISR_CACHE_DISABLED !== '1'
 
 /** @type {import('next').NextConfig} */
 const nextConfig = {
+  // NEXT_DIST_DIR lets a test build a second output next to the first (the unreachable-store build test).
+  distDir: process.env.NEXT_DIST_DIR || '.next',
   ...(useIsrCache && {
     // Pages, route handlers and fetch data (a class; Next constructs it per request).
     cacheHandler: here('./cache-handler.mjs'),
