@@ -562,11 +562,6 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
     return new IsrCacheError(code, `${what} (${resolved.name} store): ${describeError(error)}`, { cause: error, key })
   }
 
-  function judge(held: Held, records: ReadonlyArray<TagRecord | undefined>, at: number): Lookup {
-    const state = classify(held, records, at)
-    return state === 'expired' ? undefined : { held, state }
-  }
-
   function judgeAsync(held: Held, at: number, extraTags?: readonly string[]): Lookup | Promise<Lookup> {
     const tags = extraTags === undefined ? held.allTags : [...held.allTags, ...extraTags]
     // classify() reads the tags to check from meta.allTags; pass read-time tags along the same way.
@@ -661,34 +656,22 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
     return { result: answer(key, held, classify(held, records, at)) }
   }
 
+  /** Counts a lookup and builds what `get` returns. */
   function answer<T>(key: string, entry: Entry | undefined, state: 'fresh' | 'stale' | 'expired'): CacheResult<T> | undefined {
     if (state === 'expired') {
-      stats.misses += 1
-      if (onEvent !== undefined) emit({ type: 'lookup', key, status: 'miss' })
+      tally(key, 'miss')
       return undefined
     }
     const status = state === 'fresh' ? 'hit' : 'stale'
-    if (status === 'hit') stats.hits += 1
-    else stats.stale += 1
-    if (onEvent !== undefined) emit({ type: 'lookup', key, status })
+    tally(key, status)
     return { value: entry!.value as T, status, lastModified: entry!.lastModified, tags: entry!.tags }
   }
 
-  function count(found: Lookup, key: string): void {
-    const status: CacheStatus = found === undefined ? 'miss' : found.state === 'fresh' ? 'hit' : 'stale'
+  function tally(key: string, status: CacheStatus): void {
     if (status === 'hit') stats.hits += 1
     else if (status === 'stale') stats.stale += 1
     else stats.misses += 1
     if (onEvent !== undefined) emit({ type: 'lookup', key, status })
-  }
-
-  function toResult<T>(found: NonNullable<Lookup>): CacheResult<T> {
-    return {
-      value: found.held.value as T,
-      status: found.state === 'fresh' ? 'hit' : 'stale',
-      lastModified: found.held.lastModified,
-      tags: found.held.tags,
-    }
   }
 
   function entryFrom(value: unknown, input: Record<string, unknown>, lastModified: number): Held {
@@ -780,8 +763,7 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
       const read = await driver.read(k, { until: at + settings.evictMs, due: false, now: at })
       if (read === undefined) return undefined
       const held = withAllTags('entry' in read ? read.entry : await decodeEntry(read.bytes))
-      const state = judge(held, held.allTags.length === 0 ? [] : await tagRecords(held.allTags, at), at)
-      if (state?.state !== 'fresh') return undefined
+      if ((await judgeAsync(held, at))?.state !== 'fresh') return undefined
       if ('bytes' in read) l1?.set(key, { held, checkedAt: at, signature: envelopeSignature(read.bytes) }, read.bytes.length)
       return held
     } catch {
@@ -949,12 +931,10 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
       }
       if (found instanceof Promise) {
         return found.then((resolved) => {
-          count(resolved, key)
-          return resolved === undefined ? undefined : toResult<T>(resolved)
+          return answer<T>(key, resolved?.held, resolved?.state ?? 'expired')
         })
       }
-      count(found, key)
-      return Promise.resolve(found === undefined ? undefined : toResult<T>(found))
+      return Promise.resolve(answer<T>(key, found?.held, found?.state ?? 'expired'))
     },
 
     async set(key, value, options = {}) {
@@ -983,7 +963,7 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
       const hardTimeout = input.hardTimeout === undefined ? undefined : (seconds('E_INVALID_INPUT', 'hardTimeout', input.hardTimeout, { positive: true }) as number)
 
       const found = await lookup(key)
-      count(found, key)
+      tally(key, found === undefined ? 'miss' : found.state === 'fresh' ? 'hit' : 'stale')
       if (found !== undefined && found.state === 'fresh') {
         return { value: found.held.value as T, status: 'hit', lastModified: found.held.lastModified }
       }

@@ -4,7 +4,7 @@
  * onto the core, and Next's freshness signals (lastModified, cacheControl) back.
  */
 import { seedFromBuild } from './prerender.js'
-import { coreTag, coreTags, isBuildPhase, lifetimes, nextMajor, shared, splitOptions, storageKey, type NextIsrCacheOptions, type Shared } from './shared.js'
+import { coreTags, isBuildPhase, lifetimes, nextMajor, shared, splitOptions, storageKey, type NextIsrCacheOptions, type Shared } from './shared.js'
 
 /** What the handler keeps per entry: Next's value as given, and the lifetimes Next gave with it. */
 export interface StoredNextEntry {
@@ -212,4 +212,3 @@ function staleValue(stored: StoredNextEntry, scope: Scope, context: NextGetConte
   }
 }
 
-export { coreTag }

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join, relative } from 'node:path'
 import { createIsrCache, IsrCacheError, type IsrCache, type IsrCacheOptions } from '../../src/index.js'
+import { createDefaultReporter } from '../../src/report.js'
 
 /** Options of `createNextCacheHandler` and `createNextUseCacheHandler`: the core's, plus these. */
 export interface NextIsrCacheOptions extends IsrCacheOptions {
@@ -133,6 +134,7 @@ export function shared(options: NextIsrCacheOptions, contextDistDir?: string): S
 
   // During `next build`, a store that cannot be reached must cost one warning, not a hang or a log per page.
   let warnedAtBuild = false
+  const fallbackReporter = createDefaultReporter()
   const userOnError = core.onError
   const report = (error: unknown): void => {
     const failure = error instanceof IsrCacheError ? error : new IsrCacheError('E_STORE_READ', `the Next.js handler failed: ${String((error as Error)?.message ?? error)}`, { cause: error })
@@ -153,7 +155,6 @@ export function shared(options: NextIsrCacheOptions, contextDistDir?: string): S
     }
     fallbackReporter(failure)
   }
-  const fallbackReporter = defaultReporter()
   const cache = createIsrCache({
     ...core,
     store,
@@ -167,16 +168,6 @@ export function shared(options: NextIsrCacheOptions, contextDistDir?: string): S
   const state: Shared = { cache, options: next, distDir, buildId, leases: new Map(), report, defaultExpire, maxExpire }
   registry().set(registryKey, state)
   return state
-}
-
-function defaultReporter(): (error: IsrCacheError) => void {
-  const last = new Map<string, number>()
-  return (error) => {
-    const now = Date.now()
-    if (now - (last.get(error.code) ?? 0) < 60_000) return
-    last.set(error.code, now)
-    console.warn(`${error.message}${error.cause instanceof Error ? `: ${error.cause.message}` : ''}`)
-  }
 }
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex')

@@ -23,7 +23,7 @@ export interface DriverCapabilities {
 }
 
 /** The result of a read: decoded (memory) or raw bytes for the core to decode. */
-export type ReadResult = { entry: Entry; size: number } | { bytes: Uint8Array } | undefined
+export type ReadResult = { entry: Entry } | { bytes: Uint8Array } | undefined
 
 export interface WriteRequest {
   key: string

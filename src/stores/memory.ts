@@ -53,7 +53,7 @@ export class MemoryDriver implements Driver {
 
   read(key: string, touch: TouchPolicy): Promise<ReadResult> {
     const entry = this.readAt(key, touch.now, touch.until)
-    return Promise.resolve(entry === undefined ? undefined : { entry, size: 0 })
+    return Promise.resolve(entry === undefined ? undefined : { entry })
   }
 
   async write(request: WriteRequest): Promise<boolean> {
