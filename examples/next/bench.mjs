@@ -12,7 +12,6 @@
  * Environment: BENCH_PATH (/blog/a, a prerendered page with revalidate 3600, so every request is a HIT),
  * BENCH_DURATION (seconds, 10), BENCH_CONNECTIONS (50), BENCH_PORT (3100), REDIS_URL.
  */
-import autocannon from 'autocannon'
 import { exampleDirs, prepareApp, startNext } from './tooling/prepare.mjs'
 import { startUpstream } from './tooling/upstream.mjs'
 
@@ -24,6 +23,8 @@ const port = Number(process.env.BENCH_PORT ?? 3100)
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 
 await prepareApp(dir, { buildLibrary: true })
+// autocannon is a devDependency of the example: importable only once prepareApp has installed it.
+const { default: autocannon } = await import('autocannon')
 const upstream = await startUpstream()
 
 function load(url, seconds) {

@@ -6,6 +6,7 @@ import { Keyv } from 'keyv'
 import { IsrCacheError, describeError } from '../errors.js'
 import { keyLayout, type Driver } from './driver.js'
 import { KeyvDriver } from './keyv.js'
+import { restoreFastStringPrototype } from './fast-strings.js'
 import { MemoryDriver } from './memory.js'
 import { isKeyvRedis, RedisDriver } from './redis.js'
 import { isKeyvSqlite, SqliteDriver } from './sqlite.js'
@@ -151,6 +152,13 @@ function isNodeRedisClient(value: unknown): boolean {
 }
 
 export function resolveStore(store: unknown, context: ResolveContext): Driver {
+  const driver = resolveDriver(store, context)
+  // After the store's packages are loaded (a user's own client was loaded before): see fast-strings.ts.
+  restoreFastStringPrototype()
+  return driver
+}
+
+function resolveDriver(store: unknown, context: ResolveContext): Driver {
   if (store === undefined) return new MemoryDriver({ maxBytes: context.maxMemoryBytes, now: context.now })
   if (typeof store === 'string') return fromUrl(store, context)
   if (isNodeRedisClient(store)) {
