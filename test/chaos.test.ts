@@ -3,7 +3,7 @@
  * hang. The cache must fail open (a miss, never an exception at the caller of get/getOrSet), keep the last
  * good page, report each problem, and retry failed regenerations with backoff.
  */
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { createIsrCache, IsrCacheError, type IsrCacheOptions } from '../src/index.js'
 import { createDefaultReporter } from '../src/report.js'
 import { chaosStore } from './support/chaos-store.js'
@@ -16,6 +16,12 @@ function setup(extra: Partial<IsrCacheOptions> = {}) {
   const cache = createIsrCache({ store: keyv, now: () => clock.time, onError: (e) => errors.push(e), readTimeout: 0.2, writeTimeout: 0.2, tagCacheTtl: 0, l1: false, circuitBreaker: false, ...extra })
   return { cache, chaos, errors, clock, keyv }
 }
+
+/** Caches whose close() waits out a stall: closed after the tests. */
+const closeLater: Array<{ close(): Promise<void> }> = []
+afterAll(async () => {
+  await Promise.all(closeLater.map((cache) => cache.close()))
+}, 15_000)
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 async function settle(cache: { stats(): { inflight: number } }) {
@@ -62,6 +68,17 @@ describe('a failing store', () => {
     expect(errors.some((e) => e.code === 'E_STORE_READ' && /deadline/.test(e.message))).toBe(true)
     chaos.delayMs = 0
     await cache.close()
+  })
+
+  it('holds a regeneration up for the read deadline when taking its lease stalls, not the write deadline', { timeout: 2500 }, async () => {
+    // Taking a lease is on the request's path, like a read: a page must not wait writeTimeout for it.
+    // With the write deadline this would wait out the 4 s stall, past the test's 2.5 s timeout.
+    const { cache, chaos } = setup({ readTimeout: 0.05, writeTimeout: 30 })
+    chaos.delayMs = 4000
+    expect((await cache.getOrSet('k', () => 'fresh')).value).toBe('fresh')
+    chaos.delayMs = 0
+    // close() waits for the stalled write of 'k' to settle: done in afterAll, outside this test's timeout.
+    closeLater.push(cache)
   })
 
   it('treats damaged entries as misses, reports E_DECODE, and regenerates over them', async () => {

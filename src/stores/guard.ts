@@ -20,7 +20,11 @@ export interface GuardOptions {
   onCircuit(state: 'open' | 'closed', cause?: unknown): void
 }
 
-type Kind = 'read' | 'write'
+/**
+ * The deadline a call gets: `read` and `lease` the read deadline (they hold up a request: a slow read is a
+ * miss, a slow lease means the page renders here), `write` the write deadline.
+ */
+type Kind = 'read' | 'lease' | 'write'
 
 interface PendingCall {
   deadline: number
@@ -66,7 +70,7 @@ export class GuardedDriver implements Driver {
       }
       this.#probing = true
     }
-    const ms = kind === 'read' ? this.#options.readTimeoutMs : this.#options.writeTimeoutMs
+    const ms = kind === 'write' ? this.#options.writeTimeoutMs : this.#options.readTimeoutMs
     return new Promise<T>((resolve, reject) => {
       const call: PendingCall = {
         deadline: performance.now() + ms,
@@ -152,7 +156,7 @@ export class GuardedDriver implements Driver {
   }
 
   acquireLease(key: string, token: string, ttlMs: number, now: number): Promise<boolean> {
-    return this.#call('write', `taking the lease of "${key}"`, () => this.#inner.acquireLease(key, token, ttlMs, now))
+    return this.#call('lease', `taking the lease of "${key}"`, () => this.#inner.acquireLease(key, token, ttlMs, now))
   }
 
   extendLease(key: string, token: string, ttlMs: number, now: number): Promise<boolean> {

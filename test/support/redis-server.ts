@@ -86,6 +86,8 @@ export interface PrivateRedis {
   readonly port: number
   /** redis://127.0.0.1:<port> */
   readonly url: string
+  /** rediss://127.0.0.1:<tls port>, where the server was started with `tls`. */
+  readonly tlsUrl: string | undefined
   /** Whether the server process is running. */
   readonly running: boolean
   /** Starts the server (again) on the same port and waits until it answers PING. */
@@ -105,6 +107,11 @@ export interface PrivateRedisOptions {
   args?: string[]
   /** Start it at once (default true). */
   start?: boolean
+  /**
+   * Also listen with TLS on a second free port (`tlsUrl`), with this certificate and key (PEM files).
+   * Clients are not asked for certificates. The plain port stays open: the readiness check uses it.
+   */
+  tls?: { certFile: string; keyFile: string }
 }
 
 /** Starts a private redis-server on a free loopback port. Always `close()` it (afterAll). */
@@ -112,6 +119,7 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
   if (!redisServerAvailable) throw new Error('no redis-server binary on PATH')
   hookExit()
   const port = await freePort()
+  const tlsPort = options.tls === undefined ? undefined : await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'isr-cache-redis-'))
   let child: ChildProcess | undefined
   let exited: Promise<void> = Promise.resolve()
@@ -127,6 +135,15 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
     '--dir', dir,
     '--logfile', '',
     '--loglevel', 'warning',
+    ...(options.tls === undefined
+      ? []
+      : [
+          '--tls-port', String(tlsPort),
+          '--tls-cert-file', options.tls.certFile,
+          '--tls-key-file', options.tls.keyFile,
+          '--tls-ca-cert-file', options.tls.certFile,
+          '--tls-auth-clients', 'no',
+        ]),
     ...(options.args ?? []),
   ]
 
@@ -168,6 +185,7 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
   const server: PrivateRedis = {
     port,
     url: `redis://127.0.0.1:${port}`,
+    tlsUrl: tlsPort === undefined ? undefined : `rediss://127.0.0.1:${tlsPort}`,
     get running() {
       return child !== undefined
     },
