@@ -5,16 +5,17 @@
  * fast mode. Checked in a child process with V8's own %HasFastProperties, so nothing here is timed.
  * Runs against dist/ (npm test builds first).
  */
-import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { describe, expect, it } from 'vitest'
+import { runScript } from './support/child-script.js'
 import { REDIS_URL, redisAvailable, uniquePrefix } from './support/redis.js'
 
 const root = join(import.meta.dirname, '..')
 
-function probe(body: string): Record<string, boolean> {
-  const script = `
+function probe(body: string): Promise<Record<string, boolean>> {
+  return runScript(
+    `
     import { createRequire } from 'node:module'
     const require = createRequire(${JSON.stringify(join(root, 'package.json'))})
     const fast = () => %HasFastProperties(String.prototype);
@@ -22,16 +23,16 @@ function probe(body: string): Record<string, boolean> {
     ${body}
     console.log(JSON.stringify(seen))
     process.exit(0)
-  `
-  const out = execFileSync(process.execPath, ['--allow-natives-syntax', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 15_000 })
-  return JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as Record<string, boolean>
+  `,
+    { nodeArgs: ['--allow-natives-syntax'] },
+  )
 }
 
 const dist = pathToFileURL(join(root, 'dist', 'index.js')).href
 
 describe.runIf(redisAvailable)('String.prototype stays fast with a Redis store', () => {
-  it('a redis:// store undoes what loading @keyv/redis did', { timeout: 20_000 }, () => {
-    const seen = probe(`
+  it('a redis:// store undoes what loading @keyv/redis did', { timeout: 20_000 }, async () => {
+    const seen = await probe(`
       require('@keyv/redis')
       seen.afterKeyvRedis = fast()
       const { createIsrCache } = await import(${JSON.stringify(dist)})
@@ -45,8 +46,8 @@ describe.runIf(redisAvailable)('String.prototype stays fast with a Redis store',
     expect(seen).toEqual({ atStart: true, afterKeyvRedis: false, afterCreate: true, afterUse: true })
   })
 
-  it("a user's own node-redis client, loaded before isr-cache, is covered too", { timeout: 20_000 }, () => {
-    const seen = probe(`
+  it("a user's own node-redis client, loaded before isr-cache, is covered too", { timeout: 20_000 }, async () => {
+    const seen = await probe(`
       const { createClient } = require('@redis/client')
       const client = createClient({ url: ${JSON.stringify(REDIS_URL)} })
       seen.afterClient = fast()

@@ -11,15 +11,15 @@
  * Without `redis-server` or `openssl` on PATH the suite is skipped with a loud message; under CI=true that
  * is a failure.
  */
-import { execFile, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { promisify } from 'node:util'
 import { createClient } from '@redis/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createIsrCache, type IsrCacheError } from '../src/index.js'
+import { runScript } from './support/child-script.js'
 import { redisServerAvailable, startPrivateRedis, type PrivateRedis } from './support/redis-server.js'
 
 const opensslAvailable = spawnSync('openssl', ['version']).status === 0
@@ -30,7 +30,6 @@ if (!opensslAvailable) {
 }
 
 const root = join(import.meta.dirname, '..')
-const run = promisify(execFile)
 
 describe.runIf(redisServerAvailable && opensslAvailable)('Redis over TLS', () => {
   let dir: string
@@ -88,11 +87,7 @@ describe.runIf(redisServerAvailable && opensslAvailable)('Redis over TLS', () =>
       await b.close()
       console.log(JSON.stringify(result))
     `
-    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
-      env: { ...process.env, NODE_EXTRA_CA_CERTS: certFile },
-      timeout: 25_000,
-    })
-    const result = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}')
+    const result = await runScript(script, { env: { ...process.env, NODE_EXTRA_CA_CERTS: certFile }, timeoutMs: 25_000 })
     expect(result).toEqual({
       first: { status: 'hit', html: '<h1>over TLS</h1>', body: [0, 1, 255] },
       l1Hits: 1,
