@@ -4,7 +4,7 @@
  * stale-while-revalidate, stale-if-error with backoff, deadlines and fail-open error handling.
  */
 import { randomUUID } from 'node:crypto'
-import { decodeEntry, encodeEntry, envelopeSignature, type CompressionOptions, type Entry } from './codec.js'
+import { decodeEntry, encodeSnapshot, envelopeSignature, type CompressionOptions, type Entry } from './codec.js'
 import { IsrCacheError, describeError } from './errors.js'
 import { classify, type TagRecord } from './freshness.js'
 import { createDefaultReporter } from './report.js'
@@ -253,6 +253,7 @@ const OPTION_NAMES = [
   'readTimeout', 'writeTimeout', 'tagCacheTtl', 'maxMemoryBytes', 'l1', 'l1MaxAge', 'lease', 'circuitBreaker', 'bus', 'compression',
   'retryBackoff', 'onError', 'onEvent', 'now',
 ] as const
+const GET_OPTION_NAMES = ['tags']
 const ENTRY_OPTION_NAMES = ['tags', 'path', 'revalidate', 'expire']
 const SET_OPTION_NAMES = [...ENTRY_OPTION_NAMES, 'lastModified']
 const GET_OR_SET_OPTION_NAMES = [...ENTRY_OPTION_NAMES, 'softTimeout', 'hardTimeout']
@@ -357,6 +358,21 @@ function withAllTags(entry: Entry): Held {
 }
 
 type Lookup = { held: Held; state: 'fresh' | 'stale' } | undefined
+
+/** An entry as the cache keeps it: a snapshot decoded from its bytes, and the bytes to write. */
+interface Kept {
+  snapshot: Held
+  bytes: Buffer
+}
+
+/**
+ * What a regeneration produced: the regenerate function's own value (for its callers) and what to keep of it
+ * (or why it cannot be kept); `kept` is absent for another instance's entry, found instead of rendering.
+ */
+interface Regenerated {
+  held: Held
+  kept?: Kept | IsrCacheError
+}
 const NO_RECORDS: ReadonlyArray<TagRecord | undefined> = []
 
 /** An L1 entry: decoded, when it was last confirmed by the store, and the fingerprint of its bytes. */
@@ -452,7 +468,7 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
   const instanceId = randomUUID()
 
   /** Running regenerations, with the purge epoch they started in. */
-  const inflight = new Map<string, { run: Promise<Held | undefined>; epoch: number }>()
+  const inflight = new Map<string, { value: Promise<Held | undefined>; epoch: number }>()
   // Bumped when a purge starts: a regeneration that started before a purge may render pre-purge data, so a
   // caller that has nothing to serve must not join it after the purge, but start a new one.
   let purgeEpoch = 0
@@ -686,9 +702,18 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
     return withAllTags({ value, tags, path, lastModified, revalidate, expire })
   }
 
-  /** Encodes and writes; store failures are reported, not thrown. Encoding failures are thrown. */
-  async function write(key: string, held: Held): Promise<boolean> {
-    const bytes = await encodeEntry(held, settings.compression)
+  /**
+   * What the cache keeps of a value: a copy decoded from its encoded bytes, so that no object a caller holds
+   * (the value passed to `set`, the one a regenerate function returned) is ever served to another lookup.
+   * Every store and tier then gives the same value semantics. Throws `E_ENCODE`.
+   */
+  async function keep(held: Held): Promise<Kept> {
+    const { bytes, value } = await encodeSnapshot(held, settings.compression)
+    return { snapshot: withAllTags({ value, tags: held.tags, path: held.path, lastModified: held.lastModified, revalidate: held.revalidate, expire: held.expire }), bytes }
+  }
+
+  /** Writes a kept entry; store failures are reported, not thrown. */
+  async function write(key: string, { snapshot: held, bytes }: Kept): Promise<boolean> {
     const at = now()
     const k = storeKey(key)
     const storeExpiresAt = Math.min(held.lastModified + held.expire * 1000, at + settings.evictMs)
@@ -749,12 +774,6 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
     }
   }
 
-  /** Entries another instance regenerated, found while holding or waiting for a lease: not written again. */
-  const fromElsewhere = new WeakSet<Held>()
-  const found = (held: Held): Held => {
-    fromElsewhere.add(held)
-    return held
-  }
 
   /** The store's entry for a key if it is fresh now (L1 bypassed), else undefined. Store errors: undefined. */
   async function freshInStore(key: string, k: string): Promise<Held | undefined> {
@@ -807,13 +826,13 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
     stale: Held | undefined,
   ): Promise<Held | undefined> {
     const running = inflight.get(key)
-    if (running !== undefined && running.epoch === purgeEpoch) return running.run
+    if (running !== undefined && running.epoch === purgeEpoch) return running.value
     const background = stale !== undefined
     const k = storeKey(key)
     const previous = settlingByKey.get(key)
     let lease: Lease | undefined
     stats.inflight += 1
-    const run = (async (): Promise<Held | undefined> => {
+    const run = (async (): Promise<Regenerated | undefined> => {
       // In one process the in-process single-flight is already exact; leases are for shared stores.
       if (settings.lease && memory === undefined) {
         // The previous regeneration of this key may still be writing and holding the lease: let it finish.
@@ -825,7 +844,7 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
           if (background) return undefined
           // ...and a missing one is waited for.
           const waited = await awaitOtherInstance(key, k)
-          if ('held' in waited) return found(waited.held)
+          if ('held' in waited) return { held: waited.held } // another instance's entry: not written again
           lease = waited.lease
         } else {
           lease = taken
@@ -833,7 +852,7 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
         // Double-check under the lease: another instance may have finished this key just before we took it.
         if (lease !== undefined) {
           const current = await freshInStore(key, k)
-          if (current !== undefined) return found(current)
+          if (current !== undefined) return { held: current }
         }
       }
       const startedAt = now()
@@ -858,21 +877,33 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
       backoff.delete(key)
       emit({ type: 'regenerate', key, background, ok: true, durationMs: now() - startedAt })
       // lastModified is when the regeneration started: data fetched by it may predate a purge issued meanwhile.
-      return entryFrom(value, input, startedAt)
+      const held = entryFrom(value, input, startedAt)
+      try {
+        return { held, kept: await keep(held) }
+      } catch (error) {
+        // Unstorable (E_ENCODE): the callers still get their value; the failure is reported once it settles.
+        return { held, kept: error instanceof IsrCacheError ? error : new IsrCacheError('E_ENCODE', describeError(error), { cause: error, key }) }
+      }
     })()
-    const claim = { run, epoch: purgeEpoch }
+    // Callers get the value regenerate returned (their own object, never what the cache keeps).
+    const value = run.then((outcome) => outcome?.held)
+    value.catch(() => {}) // a background run's failure is reported by `settled` below, whether or not anyone awaits it
+    const claim = { value, epoch: purgeEpoch }
     inflight.set(key, claim)
     // Callers get the value as soon as it exists; lookups find it in `landing` until the write lands; the
     // lease is given up only then, so no other instance starts over in between.
     const settled = run
-      .then(async (held) => {
+      .then(async (outcome) => {
         if (inflight.get(key) === claim) inflight.delete(key)
-        if (held === undefined || fromElsewhere.has(held)) return
+        const kept = outcome?.kept
+        if (kept === undefined) return
+        if (kept instanceof IsrCacheError) throw kept
+        const held = kept.snapshot
         // An older regeneration finishing after a newer one must not shadow it.
         const newer = landing.get(key)
         if (newer === undefined || newer.lastModified <= held.lastModified) landing.set(key, held)
         try {
-          await write(key, held)
+          await write(key, kept)
         } finally {
           if (landing.get(key) === held) landing.delete(key)
         }
@@ -889,7 +920,7 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
       })
     settling.add(settled)
     settlingByKey.set(key, settled)
-    return run
+    return value
   }
 
   function timeout<T>(work: Promise<T>, ms: number, onTimeout: () => T | never): Promise<T> {
@@ -915,6 +946,7 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
       try {
         assertOpen()
         checkKey(key)
+        if (getOptions !== undefined) checkKnown(checkObject(getOptions, 'get options'), GET_OPTION_NAMES, 'get options', 'E_INVALID_INPUT')
         const extraTags = getOptions?.tags === undefined ? undefined : checkTags(getOptions.tags, 'get options tags')
         if (extraTags !== undefined && extraTags.length > 0) {
           found = lookup(key, extraTags)
@@ -949,7 +981,7 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
         }
         lastModified = input.lastModified
       }
-      return write(key, entryFrom(value, input, lastModified))
+      return write(key, await keep(entryFrom(value, input, lastModified)))
     },
 
     async getOrSet<T>(key: string, produce: (context: RegenerateContext<T>) => T | Promise<T>, options: GetOrSetOptions = {}) {
@@ -961,6 +993,12 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
       entryFrom(undefined, input, 0) // validates the entry options before any work
       const softTimeout = input.softTimeout === undefined ? undefined : (seconds('E_INVALID_INPUT', 'softTimeout', input.softTimeout, { positive: true }) as number)
       const hardTimeout = input.hardTimeout === undefined ? undefined : (seconds('E_INVALID_INPUT', 'hardTimeout', input.hardTimeout, { positive: true }) as number)
+      if (softTimeout !== undefined && hardTimeout !== undefined && softTimeout > hardTimeout) {
+        throw new IsrCacheError(
+          'E_INVALID_INPUT',
+          `softTimeout (${softTimeout} s) is longer than hardTimeout (${hardTimeout} s): a caller that has a stale page to serve would wait longer than one that has nothing. Make softTimeout shorter than hardTimeout`,
+        )
+      }
 
       const found = await lookup(key)
       tally(key, found === undefined ? 'miss' : found.state === 'fresh' ? 'hit' : 'stale')

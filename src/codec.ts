@@ -63,17 +63,37 @@ function writeDigits(buffer: Buffer, offset: number, value: number): void {
 
 /** Encodes an entry. Throws `E_ENCODE` for values the structured-serialization format cannot hold. */
 export async function encodeEntry(entry: Entry, compression?: CompressionOptions | false): Promise<Buffer> {
-  let body: Buffer
+  return encodeBody(entry, serializeValue(entry.value), compression)
+}
+
+/**
+ * Encodes an entry and returns with it a copy of the value as any later read will decode it: what the cache
+ * keeps in process is this copy, never the caller's object (which the caller may go on mutating). One
+ * serialization serves both. Throws `E_ENCODE` like `encodeEntry`.
+ */
+export async function encodeSnapshot(entry: Entry, compression?: CompressionOptions | false): Promise<{ bytes: Buffer; value: unknown }> {
+  const body = serializeValue(entry.value)
+  const value = deserialize(body)
+  return { bytes: await encodeBody(entry, body, compression), value }
+}
+
+function serializeValue(value: unknown): Buffer {
   try {
-    body = serialize(entry.value)
+    return serialize(value)
   } catch (error) {
+    const reason = describeError(error).replace(/\.+$/, '')
     throw new IsrCacheError(
       'E_ENCODE',
-      `cannot store this value: ${describeError(error)}. Values may hold plain objects, arrays, strings, numbers, ` +
-        'booleans, null, undefined, BigInt, Date, Map, Set, Buffer and typed arrays; not functions, symbols or class instances with behaviour.',
+      `cannot store this value (${reason}). A cached value may hold plain objects, arrays, strings, numbers, booleans, ` +
+        'null, undefined, BigInt, Date, Map, Set, Buffer and typed arrays; not functions or symbols. Class instances are ' +
+        'stored as plain objects (their methods are not kept): return data, not behaviour',
       { cause: error },
     )
   }
+}
+
+async function encodeBody(entry: Entry, serialized: Buffer, compression?: CompressionOptions | false): Promise<Buffer> {
+  let body = serialized
   let flags = 0
   if (compression && body.length >= compression.threshold) {
     const packed =

@@ -13,7 +13,8 @@ export function createDefaultReporter(log: (line: string) => void = (line) => co
       return
     }
     const more = kind?.suppressed ? ` (+${kind.suppressed} more of ${error.code} in the last minute)` : ''
-    const cause = error.cause instanceof Error ? `: ${error.cause.message}` : ''
+    // Most messages already quote their cause; add it only where it would otherwise be lost.
+    const cause = error.cause instanceof Error && !error.message.includes(error.cause.message.replace(/\.+$/, '')) ? `: ${error.cause.message}` : ''
     log(`${error.message}${cause}${more}`)
     kinds.set(error.code, { loggedAt: now, suppressed: 0 })
   }

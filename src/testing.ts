@@ -63,6 +63,21 @@ class FakeClock {
 
 let suiteRun = 0
 
+/** Fails with a message that names the store capability at fault (a bare "expected 1 to be 2" would not). */
+function must(condition: boolean, message: string): void {
+  if (!condition) throw new Error(`[isr-cache conformance] ${message}`)
+}
+
+const show = (value: unknown): string => {
+  try {
+    return JSON.stringify(value) ?? String(value)
+  } catch {
+    return String(value)
+  }
+}
+
+const OVERWRITE_HINT = 'Its set(key, value) must replace a value already stored under that key'
+
 /** Registers the conformance tests with the given `it`. */
 export function runStoreConformance(options: ConformanceOptions): void {
   const { it, expect } = options
@@ -158,6 +173,59 @@ export function runStoreConformance(options: ConformanceOptions): void {
     }
   })
 
+  test('a later write replaces an earlier one, also as seen by a second cache (set overwrites)', async () => {
+    const { caches, clock, close } = await setup({}, 2)
+    const [a, b] = caches as [IsrCache, IsrCache]
+    try {
+      await a.set('k', 'first')
+      clock.advance(1)
+      await a.set('k', 'second')
+      const own = (await a.get('k'))?.value
+      must(own === 'second', `after set('k', 'first') and a later set('k', 'second'), get('k') returned ${show(own)}. ${OVERWRITE_HINT}`)
+      if (shared) {
+        const other = (await b.get('k'))?.value
+        must(
+          other === 'second',
+          `a second cache on the store read ${show(other)} where the first had written 'first', then 'second'. ${OVERWRITE_HINT}` +
+            (other === undefined ? ', and createStore() must return the same backend each time (or set capabilities.shared: false)' : ''),
+        )
+      }
+    } finally {
+      await close()
+    }
+  })
+
+  test('values are copies: mutating what was stored, or what a miss returned, changes nothing cached', async () => {
+    const { cache, close } = await setup()
+    try {
+      const value = { n: 1, list: [1] }
+      await cache.set('set', value)
+      value.n = 99
+      value.list.push(2)
+      const afterSet = (await cache.get('set'))?.value
+      must(show(afterSet) === show({ n: 1, list: [1] }), `a value mutated after set() changed what get() returns: ${show(afterSet)}. The cache must keep a copy`)
+      const miss = await cache.getOrSet('miss', () => ({ n: 1 }))
+      miss.value.n = 99
+      const afterMiss = (await cache.get('miss'))?.value
+      must(show(afterMiss) === show({ n: 1 }), `a value mutated after a getOrSet miss changed what get() returns: ${show(afterMiss)}. The cache must keep a copy`)
+      class Page {
+        constructor(readonly html: string) {}
+        render(): string {
+          return this.html
+        }
+      }
+      await cache.set('instance', new Page('<p>x</p>'))
+      const stored = (await cache.get('instance'))?.value
+      must(
+        Object.getPrototypeOf(stored) === Object.prototype,
+        'a class instance came back with its prototype: every store must return what a decode of the stored bytes gives (a plain object)',
+      )
+      expect(stored).toEqual({ html: '<p>x</p>' })
+    } finally {
+      await close()
+    }
+  })
+
   test('turns stale after revalidate and expires after expire', async () => {
     const { cache, clock, close } = await setup()
     try {
@@ -222,6 +290,26 @@ export function runStoreConformance(options: ConformanceOptions): void {
     }
   })
 
+  test('a second purge of a tag takes effect (purge records are overwritten)', async () => {
+    const { cache, clock, close } = await setup()
+    try {
+      await cache.set('a', 'v1', { tags: ['t'] })
+      clock.advance(1)
+      await cache.revalidateTag('t', { expire: 3600 })
+      must((await cache.get('a'))?.status === 'stale', 'a soft purge did not turn a tagged entry stale: the purge record was not stored or not read back')
+      clock.advance(1)
+      await cache.set('a', 'v2', { tags: ['t'] })
+      const rewritten = await cache.get('a')
+      must(rewritten?.value === 'v2' && rewritten.status === 'hit', `after a soft purge, a new write of the entry read back as ${show(rewritten?.value)} (${rewritten?.status ?? 'missing'}). ${OVERWRITE_HINT}`)
+      clock.advance(1)
+      await cache.revalidateTag('t')
+      const afterSecond = await cache.get('a')
+      must(afterSecond === undefined, `a second (hard) purge of tag "t" was lost: the entry is still served as ${afterSecond?.status}. The purge record is rewritten on each purge. ${OVERWRITE_HINT}`)
+    } finally {
+      await close()
+    }
+  })
+
   test('revalidatePath purges the page, and with type layout the subtree', async () => {
     const { cache, clock, close } = await setup()
     try {
@@ -269,7 +357,12 @@ export function runStoreConformance(options: ConformanceOptions): void {
       const [a, b] = caches as [IsrCache, IsrCache]
       try {
         await a.set('k', 'v', { tags: ['t'] })
-        expect((await b.get('k'))?.value).toBe('v')
+        const seen = (await b.get('k'))?.value
+        must(
+          seen === 'v',
+          `capabilities.shared is true, but a cache on a second store from createStore() read ${show(seen)} after the first wrote 'v'. ` +
+            'createStore() must return the same backend each time (create it once, outside createStore), or pass capabilities: { shared: false } for a per-instance store',
+        )
         clock.advance(1)
         await b.revalidateTag('t', { expire: 100 })
         expect((await a.get('k'))?.status).toBe('stale')
@@ -301,7 +394,9 @@ export function runStoreConformance(options: ConformanceOptions): void {
     try {
       await cache.set('k', 'v')
       await cache.delete('k')
-      expect(await cache.get('k')).toBe(undefined)
+      must((await cache.get('k')) === undefined, 'an entry was still served after delete(): the store\'s delete(key) must remove it')
+      await cache.set('k', 'again')
+      must((await cache.get('k'))?.value === 'again', 'a key written again after delete() did not read back: the store\'s set() after delete() must store it')
     } finally {
       await close()
     }
@@ -339,8 +434,8 @@ export function runStoreConformance(options: ConformanceOptions): void {
       // The background regeneration lands in the store; wait for it.
       for (let i = 0; i < 100 && (await cache.get('k'))?.value !== 2; i += 1) await new Promise((r) => setTimeout(r, 10))
       const fresh = await cache.getOrSet('k', regenerate)
+      must(fresh.value === 2, `the background regeneration's value (2) never replaced the stale one (got ${show(fresh.value)}). ${OVERWRITE_HINT}`)
       expect(fresh.status).toBe('hit')
-      expect(fresh.value).toBe(2)
     } finally {
       await close()
     }

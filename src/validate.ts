@@ -50,9 +50,11 @@ export function checkTags(tags: unknown, name = 'tags'): string[] {
   }
   for (const tag of list) {
     if (typeof tag !== 'string' || tag.length === 0 || tag.length > MAX_TAG_LENGTH || CONTROL.test(tag)) {
+      const why =
+        typeof tag !== 'string' ? '' : tag.length > MAX_TAG_LENGTH ? ` (${tag.length} characters long)` : CONTROL.test(tag) ? ' (it holds a control character)' : ''
       throw new IsrCacheError(
         'E_INVALID_INPUT',
-        `each tag must be a non-empty string of at most ${MAX_TAG_LENGTH} characters without control characters; got ${show(tag)} in ${name}`,
+        `each tag must be a non-empty string of at most ${MAX_TAG_LENGTH} characters without control characters; got ${show(tag)}${why} in ${name}. Hash longer tags, or use a shorter name`,
       )
     }
   }
@@ -108,11 +110,40 @@ export function checkObject(value: unknown, name: string, code: IsrCacheErrorCod
   return value as Record<string, unknown>
 }
 
-/** Rejects option names that are not known (a typo would otherwise be silently ignored). */
+/** Rejects option names that are not known (a typo would otherwise be silently ignored), suggesting the closest. */
 export function checkKnown(value: Record<string, unknown>, known: readonly string[], name: string, code: IsrCacheErrorCode): void {
   for (const key of Object.keys(value)) {
     if (!known.includes(key)) {
-      throw new IsrCacheError(code, `${name} has no option ${JSON.stringify(key)}; known options: ${known.join(', ')}`)
+      const near = closest(key, known)
+      const hint = near === undefined ? '' : ` (did you mean ${JSON.stringify(near)}?)`
+      throw new IsrCacheError(code, `${name} has no option ${JSON.stringify(key)}${hint}; known options: ${known.join(', ')}`)
     }
   }
+}
+
+/** The known name nearest to a typo (case-insensitive edit distance at most a third of its length), if any. */
+function closest(typo: string, known: readonly string[]): string | undefined {
+  const target = typo.toLowerCase()
+  let best: string | undefined
+  let bestDistance = Math.max(1, Math.floor(target.length / 3)) + 1
+  for (const name of known) {
+    const distance = editDistance(target, name.toLowerCase())
+    if (distance < bestDistance) {
+      best = name
+      bestDistance = distance
+    }
+  }
+  return best
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i)
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i]
+    for (let j = 1; j <= b.length; j += 1) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
+    }
+    previous = current
+  }
+  return previous[b.length]!
 }

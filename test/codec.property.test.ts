@@ -95,6 +95,6 @@ describe('codec', () => {
 
   it('refuses values it cannot store with E_ENCODE, naming what can be stored', async () => {
     await expect(encodeEntry(entryOf({ f: () => 1 }))).rejects.toMatchObject({ code: 'E_ENCODE' })
-    await expect(encodeEntry(entryOf(Symbol('x')))).rejects.toThrow(/Values may hold plain objects/)
+    await expect(encodeEntry(entryOf(Symbol('x')))).rejects.toThrow(/A cached value may hold plain objects/)
   })
 })

@@ -38,7 +38,9 @@ describe('construction', () => {
     [{ compression: { algorithm: 'zstd' } }, /compression.algorithm must be "gzip" or "brotli"/],
     [{ compression: { level: 3 } }, /option compression has no option "level"/],
     [{ retryBackoff: { initial: -1 } }, /retryBackoff.initial must be/],
-    [{ revalidat: 10 }, /createIsrCache has no option "revalidat"; known options: store, namespace/],
+    [{ revalidat: 10 }, /createIsrCache has no option "revalidat" \(did you mean "revalidate"\?\); known options: store, namespace/],
+    [{ readtimeout: 1 }, /has no option "readtimeout" \(did you mean "readTimeout"\?\)/],
+    [{ zzzzzz: 1 }, /has no option "zzzzzz"; known options/],
     [{ now: 5 }, /option now must be a function/],
     [{ onError: 'log' }, /option onError must be a function/],
     [{ store: 'postgres://localhost' }, /store "postgres:\/\/localhost" is not a supported URL; use "memory:\/\/", "redis:\/\/host:6379"/],
@@ -68,6 +70,10 @@ describe('calls', () => {
     ['a key that is too long', () => cache.get('k'.repeat(5000)), /at most 4096 characters.*Hash longer keys/],
     ['a tag with a control character', () => cache.set('k', 1, { tags: ['a\nb'] }), /without control characters; got "a\\nb"/],
     ['an empty tag', () => cache.revalidateTag(''), /each tag must be a non-empty string/],
+    ['a tag that is too long', () => cache.revalidateTag('t'.repeat(300)), /at most 256 characters .*got "t+…" \(300 characters long\)/],
+    ['a typo in get options', () => cache.get('k', { tag: ['a'] } as never), /get options has no option "tag" \(did you mean "tags"\?\)/],
+    ['get options that are not an object', () => cache.get('k', 'tags' as never), /get options must be an object/],
+    ['softTimeout longer than hardTimeout', () => cache.getOrSet('k', () => 1, { softTimeout: 5, hardTimeout: 1 }), /softTimeout \(5 s\) is longer than hardTimeout \(1 s\).*Make softTimeout shorter/],
     ['too many tags', () => cache.revalidateTag(Array.from({ length: 600 }, (_, i) => `t${i}`)), /holds 600 tags; at most 512/],
     ['tags that are not strings', () => cache.revalidateTag({} as never), /tags must be a string or an array of strings/],
     ['a path without a slash', () => cache.revalidatePath('blog'), /must be a URL path starting with "\/"/],
@@ -94,6 +100,35 @@ describe('calls', () => {
   it('refuses a value it cannot store, from set, naming what can be stored', async () => {
     const error = await rejected(cache.set('k', { render: () => 'x' }))
     expect(error.code).toBe('E_ENCODE')
+    expect(error.message).toMatch(/^\[isr-cache\] cannot store this value \(.*could not be cloned\)\. A cached value may hold plain objects/)
+    expect(error.message).not.toMatch(/\.\./)
+  })
+
+  it('reports an unstorable getOrSet value once, in one readable line, and still returns it', async () => {
+    const lines: string[] = []
+    const { createDefaultReporter } = await import('../src/report.js')
+    const reporter = createDefaultReporter((line) => lines.push(line))
+    const reporting = createIsrCache({ onError: reporter })
+    const fn = () => 1
+    const result = await reporting.getOrSet('fn', () => fn)
+    expect(result.value).toBe(fn)
+    await reporting.close() // waits for the settling write, which reports
+    expect(lines).toHaveLength(1)
+    const line = lines[0]!
+    // The cause is quoted once, not appended again by the reporter.
+    expect(line.split('could not be cloned').length - 1).toBe(1)
+    expect(line).not.toMatch(/\.\./)
+    expect(await createIsrCache().get('fn')).toBe(undefined)
+  })
+
+  it('accepts revalidate: 0 (always stale: served, and regenerated on every request)', async () => {
+    const zero = createIsrCache({ revalidate: 0 })
+    let renders = 0
+    await zero.getOrSet('k', () => (renders += 1))
+    const second = await zero.getOrSet('k', () => (renders += 1))
+    expect(second.status).toBe('stale')
+    await zero.close()
+    expect(renders).toBe(2)
   })
 
   it('refuses calls after close with E_CLOSED', async () => {

@@ -27,8 +27,9 @@ export type ReadResult = { entry: Entry } | { bytes: Uint8Array } | undefined
 
 export interface WriteRequest {
   key: string
+  /** The entry, as a snapshot decoded from `bytes` (never an object a caller holds): memory keeps it as is. */
   entry: Entry
-  /** The encoded envelope (memory keeps a decoded copy of it, so callers cannot mutate what is cached). */
+  /** The encoded envelope. */
   bytes: Buffer
   /** When the store may drop the entry: min(hard expiry, now + evictUnaccessedAfter). Epoch ms. */
   storeExpiresAt: number

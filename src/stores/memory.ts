@@ -1,10 +1,11 @@
 /**
  * The in-process store: decoded entries in a byte-bounded map (lru.ts), so a hit costs a map lookup and a
- * flag write. Holds decoded copies made from the encoded bytes, so a caller mutating a value after passing
- * it to `set` cannot change what is cached, and every store treats values alike. Values returned by reads
- * are shared, not copied (that is what keeps a hit cheap): callers must treat them as read-only.
+ * flag write. It holds the snapshot the core decoded from the encoded bytes (never the caller's object), so
+ * a caller mutating a value after passing it to `set` cannot change what is cached, and every store and
+ * tier treats values alike. Values returned by reads are shared, not copied (that is what keeps a hit
+ * cheap): callers must treat them as read-only.
  */
-import { decodeEntry, expiresAt, type Entry } from '../codec.js'
+import { expiresAt, type Entry } from '../codec.js'
 import { applyPurge, recordNeededUntil, type TagRecord } from '../freshness.js'
 import { ByteLru } from '../lru.js'
 import type { Driver, ReadResult, TouchPolicy, WriteRequest } from './driver.js'
@@ -57,7 +58,7 @@ export class MemoryDriver implements Driver {
   }
 
   async write(request: WriteRequest): Promise<boolean> {
-    const copy = await decodeEntry(request.bytes)
+    const copy = request.entry
     const current = this.#slots.get(request.key)
     if (current !== undefined && current.entry.lastModified > request.entry.lastModified) return false
     // An entry larger than the whole budget is not kept (and any older version of it goes).

@@ -26,13 +26,22 @@ export interface RedisClientOption {
   duplicate(...args: never[]): unknown
 }
 
-/** The keyv storage adapter contract (`get`, `set`, `delete`, `clear`), as keyv checks it. */
+/**
+ * The keyv storage adapter contract (`get`, `set`, `delete`, `clear`), as keyv checks it. Structural, like
+ * keyv's own `KeyvStoreAdapter`, so an instance of your own store class fits as it is; the optional members
+ * are used where present.
+ */
 export interface KeyvStoreLike {
+  /** The stored value, or undefined (sync or async). */
   get(key: string): unknown
+  /** Stores a value, to expire after `ttl` milliseconds when given. */
   set(key: string, value: unknown, ttl?: number): unknown
   delete(key: string): unknown
   clear(): unknown
-  [more: string]: unknown
+  /** Set by keyv to the namespace it uses. */
+  namespace?: string | undefined
+  /** An event emitter's `on`: `'error'` events are reported through `onError`. */
+  on?(event: string, listener: (...args: unknown[]) => void): unknown
 }
 
 export interface ResolveContext {
@@ -72,7 +81,7 @@ function isKeyv(value: unknown): value is Keyv {
 }
 
 function isStoreAdapter(value: unknown): value is KeyvStoreLike {
-  const candidate = value as Partial<KeyvStoreLike> | null
+  const candidate = value as Record<string, unknown> | null
   return (
     typeof candidate === 'object' &&
     candidate !== null &&
