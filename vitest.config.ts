@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    include: ['test/**/*.test.ts', 'examples/custom-store/*.test.ts'],
     // Two cores: two test files at a time. Files that share the Redis server use unique key prefixes.
     pool: 'forks',
     maxWorkers: 2,

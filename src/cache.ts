@@ -404,6 +404,8 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
     throw optionError(`option maxMemoryBytes must be a positive whole number of bytes; got ${String(maxMemoryBytes)}`)
   }
 
+  /** Set when close() has finished. */
+  let closedDown = false
   const stats: IsrCacheStats = {
     hits: 0, stale: 0, misses: 0, writes: 0, regenerations: 0, regenerationErrors: 0, storeErrors: 0, decodeErrors: 0, purges: 0, inflight: 0,
     l1Hits: 0, leaseWaits: 0, circuit: 'closed',
@@ -411,6 +413,8 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
   const sink = options.onError ?? createDefaultReporter()
   const onEvent = options.onEvent
   const report = (error: IsrCacheError): void => {
+    // Once close() has returned, nothing more is reported (a write cut short by closing is not news).
+    if (closedDown) return
     if (error.code === 'E_STORE_READ' || error.code === 'E_STORE_WRITE') stats.storeErrors += 1
     if (error.code === 'E_DECODE') stats.decodeErrors += 1
     try {
@@ -833,8 +837,9 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
     let lease: Lease | undefined
     stats.inflight += 1
     const run = (async (): Promise<Regenerated | undefined> => {
-      // In one process the in-process single-flight is already exact; leases are for shared stores.
-      if (settings.lease && memory === undefined) {
+      // In one process the in-process single-flight is already exact; leases are for shared stores. A store
+      // whose last call failed (this very lookup's read, typically) is not asked again: render here, fail open.
+      if (settings.lease && memory === undefined && guarded?.failing !== true) {
         // The previous regeneration of this key may still be writing and holding the lease: let it finish.
         if (previous !== undefined) await previous
 
@@ -1088,6 +1093,7 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
       await feed?.close()
       await driver.close()
       l1?.clear()
+      closedDown = true
     },
   }
 

@@ -77,6 +77,8 @@ const show = (value: unknown): string => {
 }
 
 const OVERWRITE_HINT = 'Its set(key, value) must replace a value already stored under that key'
+const SHARED_HINT =
+  'createStore() must return the same backend each time (create it once, outside createStore), or pass capabilities: { shared: false } for a per-instance store'
 
 /** Registers the conformance tests with the given `it`. */
 export function runStoreConformance(options: ConformanceOptions): void {
@@ -96,6 +98,8 @@ export function runStoreConformance(options: ConformanceOptions): void {
     for (let i = 0; i < count; i += 1) {
       caches.push(
         createIsrCache({
+          // The store itself is under test: every read goes to it (the L1 tier would answer from process memory).
+          l1: false,
           ...options.cacheOptions,
           tagCacheTtl: 0,
           ...extra,
@@ -165,9 +169,11 @@ export function runStoreConformance(options: ConformanceOptions): void {
       const t = clock.now()
       expect(await cache.set('k', 'new', { lastModified: t })).toBe(true)
       expect(await cache.set('k', 'old', { lastModified: t - 1000 })).toBe(false)
-      expect((await cache.get('k'))?.value).toBe('new')
+      const kept = (await cache.get('k'))?.value
+      must(kept === 'new', `an older write replaced a newer one: get('k') returned ${show(kept)} where 'new' was expected`)
       expect(await cache.set('k', 'newer', { lastModified: t + 1 })).toBe(true)
-      expect((await cache.get('k'))?.value).toBe('newer')
+      const newer = (await cache.get('k'))?.value
+      must(newer === 'newer', `a newer write did not replace the stored entry: get('k') returned ${show(newer)}. ${OVERWRITE_HINT}`)
     } finally {
       await close()
     }
@@ -186,8 +192,9 @@ export function runStoreConformance(options: ConformanceOptions): void {
         const other = (await b.get('k'))?.value
         must(
           other === 'second',
-          `a second cache on the store read ${show(other)} where the first had written 'first', then 'second'. ${OVERWRITE_HINT}` +
-            (other === undefined ? ', and createStore() must return the same backend each time (or set capabilities.shared: false)' : ''),
+          other === undefined
+            ? `a second cache found nothing where the first had written 'first', then 'second'. ${SHARED_HINT}`
+            : `a second cache on the store read ${show(other)} where the first had written 'first', then 'second'. ${OVERWRITE_HINT}`,
         )
       }
     } finally {
@@ -195,36 +202,38 @@ export function runStoreConformance(options: ConformanceOptions): void {
     }
   })
 
-  test('values are copies: mutating what was stored, or what a miss returned, changes nothing cached', async () => {
-    const { cache, close } = await setup()
-    try {
-      const value = { n: 1, list: [1] }
-      await cache.set('set', value)
-      value.n = 99
-      value.list.push(2)
-      const afterSet = (await cache.get('set'))?.value
-      must(show(afterSet) === show({ n: 1, list: [1] }), `a value mutated after set() changed what get() returns: ${show(afterSet)}. The cache must keep a copy`)
-      const miss = await cache.getOrSet('miss', () => ({ n: 1 }))
-      miss.value.n = 99
-      const afterMiss = (await cache.get('miss'))?.value
-      must(show(afterMiss) === show({ n: 1 }), `a value mutated after a getOrSet miss changed what get() returns: ${show(afterMiss)}. The cache must keep a copy`)
-      class Page {
-        constructor(readonly html: string) {}
-        render(): string {
-          return this.html
+  for (const l1 of [false, true]) {
+    test(`values are copies: mutating what was stored, or what a miss returned, changes nothing cached (L1 ${l1 ? 'on' : 'off'})`, async () => {
+      const { cache, close } = await setup({ l1 })
+      try {
+        const value = { n: 1, list: [1] }
+        await cache.set('set', value)
+        value.n = 99
+        value.list.push(2)
+        const afterSet = (await cache.get('set'))?.value
+        must(show(afterSet) === show({ n: 1, list: [1] }), `a value mutated after set() changed what get() returns: ${show(afterSet)}. The cache must keep a copy`)
+        const miss = await cache.getOrSet('miss', () => ({ n: 1 }))
+        miss.value.n = 99
+        const afterMiss = (await cache.get('miss'))?.value
+        must(show(afterMiss) === show({ n: 1 }), `a value mutated after a getOrSet miss changed what get() returns: ${show(afterMiss)}. The cache must keep a copy`)
+        class Page {
+          constructor(readonly html: string) {}
+          render(): string {
+            return this.html
+          }
         }
+        await cache.set('instance', new Page('<p>x</p>'))
+        const stored = (await cache.get('instance'))?.value
+        must(
+          Object.getPrototypeOf(stored) === Object.prototype,
+          'a class instance came back with its prototype: every store must return what a decode of the stored bytes gives (a plain object)',
+        )
+        expect(stored).toEqual({ html: '<p>x</p>' })
+      } finally {
+        await close()
       }
-      await cache.set('instance', new Page('<p>x</p>'))
-      const stored = (await cache.get('instance'))?.value
-      must(
-        Object.getPrototypeOf(stored) === Object.prototype,
-        'a class instance came back with its prototype: every store must return what a decode of the stored bytes gives (a plain object)',
-      )
-      expect(stored).toEqual({ html: '<p>x</p>' })
-    } finally {
-      await close()
-    }
-  })
+    })
+  }
 
   test('turns stale after revalidate and expires after expire', async () => {
     const { cache, clock, close } = await setup()
@@ -270,7 +279,9 @@ export function runStoreConformance(options: ConformanceOptions): void {
       expect(await cache.get('a')).toBe(undefined)
       await cache.set('a', 'new', { tags: ['posts'] })
       clock.advance(3600)
-      expect((await cache.get('a'))?.status).toBe('hit')
+      const recached = await cache.get('a')
+      must(recached?.value === 'new', `an entry written again after a purge read back as ${show(recached?.value)}. ${OVERWRITE_HINT}`)
+      expect(recached?.status).toBe('hit')
     } finally {
       await close()
     }
@@ -341,7 +352,7 @@ export function runStoreConformance(options: ConformanceOptions): void {
         if (shared) {
           one.clock.advance(1)
           await two.revalidateTag('t')
-          expect(await one.cache.get('page')).toBe(undefined)
+          must((await one.cache.get('page')) === undefined, `a purge made through a second store from createStore() did not reach the first cache. ${SHARED_HINT}`)
         }
       } finally {
         await two.close()
@@ -358,11 +369,7 @@ export function runStoreConformance(options: ConformanceOptions): void {
       try {
         await a.set('k', 'v', { tags: ['t'] })
         const seen = (await b.get('k'))?.value
-        must(
-          seen === 'v',
-          `capabilities.shared is true, but a cache on a second store from createStore() read ${show(seen)} after the first wrote 'v'. ` +
-            'createStore() must return the same backend each time (create it once, outside createStore), or pass capabilities: { shared: false } for a per-instance store',
-        )
+        must(seen === 'v', `capabilities.shared is true, but a cache on a second store from createStore() read ${show(seen)} after the first wrote 'v'. ${SHARED_HINT}`)
         clock.advance(1)
         await b.revalidateTag('t', { expire: 100 })
         expect((await a.get('k'))?.status).toBe('stale')

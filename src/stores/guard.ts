@@ -54,6 +54,11 @@ export class GuardedDriver implements Driver {
     if (inner.watch) this.watch = inner.watch.bind(inner)
   }
 
+  /** Whether the last call failed (or calls are skipped): a caller can spare itself a second failing call. */
+  get failing(): boolean {
+    return this.#failures > 0 || this.#open
+  }
+
   /** Whether calls are currently skipped. */
   get circuitOpen(): boolean {
     return this.#open

@@ -128,6 +128,10 @@ export function isKeyvRedis(store: unknown): store is KeyvRedisLike {
   )
 }
 
+function describeCause(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
 const BLOB_STRING = 36 // RESP_TYPES.BLOB_STRING in @redis/client
 
 const shas = new Map<string, string>()
@@ -140,24 +144,88 @@ function sha1(script: string): string {
   return sha
 }
 
+/** The connection state and events of a node-redis client that this driver reads. */
+interface ClientState {
+  isOpen?: boolean
+  isReady?: boolean
+  on?(event: string, listener: (...args: unknown[]) => void): unknown
+  ref?(): void
+  unref?(): void
+}
+
+type Clients = { text: RedisClientLike; bytes: RedisClientLike }
+
 export class RedisDriver implements Driver {
   readonly name = 'redis' as const
   readonly capabilities = { atomicWrites: true, atomicPurges: true, nativeTtl: true, binary: true, durable: true, atomicLeases: true }
   readonly #store: KeyvRedisLike
   readonly #keys: KeyLayout
   readonly #owned: boolean
-  #connecting: Promise<{ text: RedisClientLike; bytes: RedisClientLike }> | undefined
+  #connecting: Promise<Clients> | undefined
+  /** Why the client is not connected, from the moment a connection attempt failed until it is ready again. */
+  #offline: unknown
+  /** Told of the next failed connection attempt (a first call waits for the connection, not its deadline). */
+  readonly #onConnectFailure = new Set<(error: unknown) => void>()
+  /** Commands in flight: a client this driver opened keeps the process alive only while there are some. */
+  #busy = 0
 
   constructor(store: KeyvRedisLike, keys: KeyLayout, owned: boolean) {
     this.#store = store
     this.#keys = keys
     this.#owned = owned
+    const client = this.#client
+    client.on?.('ready', () => {
+      this.#offline = undefined
+      // An idle connection of ours does not hold a script open (a server stays up on its own listener).
+      if (owned && this.#busy === 0) client.unref?.()
+    })
+    client.on?.('error', (error: unknown) => {
+      if (client.isReady === true) return
+      this.#offline = error
+      for (const fail of this.#onConnectFailure) fail(error)
+      this.#onConnectFailure.clear()
+    })
   }
 
-  #clients(): Promise<{ text: RedisClientLike; bytes: RedisClientLike }> {
+  get #client(): ClientState {
+    return this.#store.client as ClientState
+  }
+
+  /**
+   * The clients, once connected. A client that is not connected fails the call at once (it reconnects in
+   * the background): a dead Redis costs nothing per call, instead of a deadline each. Only the first
+   * connection is waited for, and only until it succeeds or fails.
+   */
+  #clients(): Promise<Clients> {
+    const client = this.#client
+    if (client.isReady !== true && this.#offline !== undefined) {
+      return Promise.reject(new Error(`not connected to Redis (${describeCause(this.#offline)}); reconnecting in the background`, { cause: this.#offline }))
+    }
     // A client that failed to connect is closed by @keyv/redis; ask for it again to retry the connection.
-    if ((this.#store.client as { isOpen?: boolean }).isOpen === false) this.#connecting = undefined
-    this.#connecting ??= this.#store.getClient().then(
+    if (client.isOpen === false) this.#connecting = undefined
+    const connecting = (this.#connecting ??= this.#connect())
+    if (client.isReady === true) return connecting
+    return Promise.race([
+      connecting,
+      new Promise<never>((_, reject) => {
+        this.#onConnectFailure.add((error) => reject(new Error(`could not connect to Redis (${describeCause(error)})`, { cause: error })))
+      }),
+    ])
+  }
+
+  /** Runs commands, keeping a client this driver opened referenced (the process alive) while they run. */
+  async #run<T>(work: (clients: Clients) => Promise<T>): Promise<T> {
+    // Referenced from before connecting: a first call may be what opens the connection.
+    if (this.#owned && this.#busy++ === 0) this.#client.ref?.()
+    try {
+      return await work(await this.#clients())
+    } finally {
+      if (this.#owned && --this.#busy === 0) this.#client.unref?.()
+    }
+  }
+
+  #connect(): Promise<Clients> {
+    return this.#store.getClient().then(
       (client) => {
         const text = client as RedisClientLike
         return { text, bytes: text.withTypeMapping({ [BLOB_STRING]: Buffer }) }
@@ -167,7 +235,6 @@ export class RedisDriver implements Driver {
         throw error
       },
     )
-    return this.#connecting
   }
 
   async #script(client: RedisClientLike, script: string, keys: string[], args: Array<string | Buffer>): Promise<unknown> {
@@ -179,63 +246,67 @@ export class RedisDriver implements Driver {
     }
   }
 
-  async read(key: string, touch: TouchPolicy): Promise<ReadResult> {
-    const { bytes } = await this.#clients()
-    const storeKey = this.#keys.entry(key)
-    const value = touch.due
-      ? await this.#script(bytes, READ_AND_TOUCH, [storeKey], [String(touch.until), String(touch.now)])
-      : await bytes.get(storeKey)
-    if (value === null || value === undefined) return undefined
-    return { bytes: value as Buffer }
+  read(key: string, touch: TouchPolicy): Promise<ReadResult> {
+    return this.#run(async ({ bytes }) => {
+      const storeKey = this.#keys.entry(key)
+      const value = touch.due
+        ? await this.#script(bytes, READ_AND_TOUCH, [storeKey], [String(touch.until), String(touch.now)])
+        : await bytes.get(storeKey)
+      if (value === null || value === undefined) return undefined
+      return { bytes: value as Buffer }
+    })
   }
 
-  async write(request: WriteRequest): Promise<boolean> {
-    const { text } = await this.#clients()
-    const written = await this.#script(
-      text,
-      WRITE_IF_NOT_OLDER,
-      [this.#keys.entry(request.key)],
-      [request.bytes, String(request.entry.lastModified), String(Math.max(1, Math.ceil(request.storeExpiresAt - request.now)))],
-    )
-    return Number(written) === 1
+  write(request: WriteRequest): Promise<boolean> {
+    return this.#run(async ({ text }) => {
+      const written = await this.#script(
+        text,
+        WRITE_IF_NOT_OLDER,
+        [this.#keys.entry(request.key)],
+        [request.bytes, String(request.entry.lastModified), String(Math.max(1, Math.ceil(request.storeExpiresAt - request.now)))],
+      )
+      return Number(written) === 1
+    })
   }
 
-  async delete(key: string): Promise<void> {
-    const { text } = await this.#clients()
-    await text.del(this.#keys.entry(key))
+  delete(key: string): Promise<void> {
+    return this.#run(async ({ text }) => {
+      await text.del(this.#keys.entry(key))
+    })
   }
 
   async readTags(tags: readonly string[]): Promise<Array<TagRecord | undefined>> {
     if (tags.length === 0) return []
-    const { text } = await this.#clients()
-    const raw = await text.mGet(tags.map((tag) => this.#keys.tag(tag)))
-    return raw.map((value) => (typeof value === 'string' ? decodeTagRecord(value) : undefined))
+    return this.#run(async ({ text }) => {
+      const raw = await text.mGet(tags.map((tag) => this.#keys.tag(tag)))
+      return raw.map((value) => (typeof value === 'string' ? decodeTagRecord(value) : undefined))
+    })
   }
 
   async purgeTags(tags: readonly string[], now: number, expireSeconds: number, maxExpireMs: number): Promise<void> {
     if (tags.length === 0) return
-    const { text } = await this.#clients()
-    await this.#script(
-      text,
-      PURGE_TAGS,
-      tags.map((tag) => this.#keys.tag(tag)),
-      [String(now), String(expireSeconds * 1000), String(maxExpireMs), String(MAX_OPEN_WINDOWS)],
+    await this.#run(({ text }) =>
+      this.#script(
+        text,
+        PURGE_TAGS,
+        tags.map((tag) => this.#keys.tag(tag)),
+        [String(now), String(expireSeconds * 1000), String(maxExpireMs), String(MAX_OPEN_WINDOWS)],
+      ),
     )
   }
 
-  async acquireLease(key: string, token: string, ttlMs: number): Promise<boolean> {
-    const { text } = await this.#clients()
-    return (await text.set(this.#keys.lease(key), token, { NX: true, PX: Math.max(1, Math.ceil(ttlMs)) })) === 'OK'
+  acquireLease(key: string, token: string, ttlMs: number): Promise<boolean> {
+    return this.#run(async ({ text }) => (await text.set(this.#keys.lease(key), token, { NX: true, PX: Math.max(1, Math.ceil(ttlMs)) })) === 'OK')
   }
 
-  async extendLease(key: string, token: string, ttlMs: number): Promise<boolean> {
-    const { text } = await this.#clients()
-    return Number(await this.#script(text, EXTEND_LEASE, [this.#keys.lease(key)], [token, String(Math.max(1, Math.ceil(ttlMs)))])) === 1
+  extendLease(key: string, token: string, ttlMs: number): Promise<boolean> {
+    return this.#run(async ({ text }) => Number(await this.#script(text, EXTEND_LEASE, [this.#keys.lease(key)], [token, String(Math.max(1, Math.ceil(ttlMs)))])) === 1)
   }
 
-  async releaseLease(key: string, token: string): Promise<void> {
-    const { text } = await this.#clients()
-    await this.#script(text, RELEASE_LEASE, [this.#keys.lease(key)], [token])
+  releaseLease(key: string, token: string): Promise<void> {
+    return this.#run(async ({ text }) => {
+      await this.#script(text, RELEASE_LEASE, [this.#keys.lease(key)], [token])
+    })
   }
 
   /**
@@ -251,11 +322,14 @@ export class RedisDriver implements Driver {
         subscribe(channel: string, listener: (message: string) => void): Promise<void>
         destroy?(): void
         disconnect?(): Promise<void>
+        unref?(): void
         isOpen: boolean
       }
     }
     const channel = this.#keys.channel
     const subscriber = base.duplicate()
+    // It only listens: never the reason a script stays open (a server is kept up by its own listener).
+    if (this.#owned) subscriber.unref?.()
     let connectedBefore = false
     let failedSince = false
     subscriber.on('error', (error) => {
@@ -277,9 +351,7 @@ export class RedisDriver implements Driver {
     return {
       publish: (change) => {
         if (closed) return
-        this.#clients()
-          .then(({ text }) => text.publish(channel, encodeChange(instanceId, change)))
-          .catch((error: unknown) => handlers.error(error))
+        this.#run(({ text }) => text.publish(channel, encodeChange(instanceId, change))).catch((error: unknown) => handlers.error(error))
       },
       close: async () => {
         closed = true
