@@ -159,7 +159,10 @@ async function handlePage(res, url, slug) {
   // The key and the path are the pathname, without the query: ?fail=1 and ?msg=… hit the same entry.
   const tags = slug ? ['posts', `post:${slug}`] : ['posts']
   const result = await cache.getOrSet(path, () => render(slug, fail), { tags, path })
-  send(res, 200, 'text/html; charset=utf-8', page(result, url, tags.at(-1)), { 'x-isr-cache': result.status.toUpperCase() })
+  send(res, 200, 'text/html; charset=utf-8', page(result, url, tags.at(-1)), {
+    'x-isr-cache': result.status.toUpperCase(),
+    'x-generated-at': result.value.generatedAt, // when the origin rendered this copy (the curl recipe reads it)
+  })
 }
 
 const server = http.createServer(async (req, res) => {
