@@ -258,6 +258,14 @@ const ENTRY_OPTION_NAMES = ['tags', 'path', 'revalidate', 'expire']
 const SET_OPTION_NAMES = [...ENTRY_OPTION_NAMES, 'lastModified']
 const GET_OR_SET_OPTION_NAMES = [...ENTRY_OPTION_NAMES, 'softTimeout', 'hardTimeout']
 
+/** `get`'s options: checked without allocating in the common case (`{ tags }` on every Next.js lookup). */
+function checkGetOptions(options: unknown): void {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) checkObject(options, 'get options')
+  for (const name in options as object) {
+    if (name !== 'tags') checkKnown(options as Record<string, unknown>, GET_OPTION_NAMES, 'get options', 'E_INVALID_INPUT')
+  }
+}
+
 /** Bounded per-key bookkeeping: drops the oldest insertion past `limit`. */
 class BoundedMap<V> extends Map<string, V> {
   constructor(private readonly limit: number) {
@@ -951,7 +959,7 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
       try {
         assertOpen()
         checkKey(key)
-        if (getOptions !== undefined) checkKnown(checkObject(getOptions, 'get options'), GET_OPTION_NAMES, 'get options', 'E_INVALID_INPUT')
+        if (getOptions !== undefined) checkGetOptions(getOptions)
         const extraTags = getOptions?.tags === undefined ? undefined : checkTags(getOptions.tags, 'get options tags')
         if (extraTags !== undefined && extraTags.length > 0) {
           found = lookup(key, extraTags)
