@@ -7,6 +7,8 @@ export interface Library {
   sha256: string
   /** How long `npm pack` took (0 when ISR_CACHE_TARBALL named one). */
   ms: number
+  /** The paths in the tarball, relative to its package/ directory (absent when ISR_CACHE_TARBALL named one). */
+  files?: string[]
 }
 export interface StepResult {
   /** False when the step was skipped because its inputs did not change. */
@@ -20,7 +22,15 @@ export function run(
   args: string[],
   options?: { cwd?: string; env?: Record<string, string | undefined>; background?: boolean; log?: Log },
 ): Promise<{ ms: number; output: string }>
-export function packLibrary(options?: { log?: Log }): Promise<Library>
+export function packLibrary(options?: {
+  log?: Log
+  /** Pack this directory (default: this checkout); ISR_CACHE_TARBALL is then ignored. */
+  from?: string
+  /** Where the tarball goes (default examples/next/.pack). */
+  destination?: string
+  /** Run the package's `prepack` script (which builds dist/); default false (`--ignore-scripts`). */
+  prepack?: boolean
+}): Promise<Library>
 export function installExample(appDir: string, library: Library, options?: { log?: Log }): Promise<StepResult>
 export function buildInputs(appDir: string, library: Library): string
 export function buildExample(

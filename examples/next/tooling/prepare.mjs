@@ -76,22 +76,30 @@ export function run(command, args, { cwd, env, background = false, log = default
 /**
  * `npm pack` of this checkout's built package (run `npm run build` first), or the tarball named by
  * ISR_CACHE_TARBALL (to try a release candidate). Returns its path and sha256.
+ *
+ * `from`: pack that directory instead (a clean copy of the repository, for the packaging test; the
+ * ISR_CACHE_TARBALL override does not apply then). `prepack: true` lets npm run the package's `prepack`
+ * script, which builds dist/; by default it is skipped (`--ignore-scripts`), because rebuilding dist/ of
+ * this checkout would pull it from under test files running beside the caller.
  */
-export async function packLibrary({ log = defaultLog } = {}) {
+export async function packLibrary({ log = defaultLog, from, destination, prepack = false } = {}) {
   const given = process.env.ISR_CACHE_TARBALL
-  if (given) {
+  if (given && from === undefined) {
     const tarball = isAbsolute(given) ? given : resolve(given)
     return { tarball, sha256: sha256(readFileSync(tarball)), ms: 0 }
   }
-  if (!existsSync(join(repoRoot, 'dist', 'index.js'))) {
-    throw new Error(`[isr-cache example] ${join(repoRoot, 'dist')} is missing: run \`npm run build\` in ${repoRoot} first`)
+  const source = from ?? repoRoot
+  if (!prepack && !existsSync(join(source, 'dist', 'index.js'))) {
+    throw new Error(`[isr-cache example] ${join(source, 'dist')} is missing: run \`npm run build\` in ${source} first`)
   }
-  const destination = join(exampleDirs.next, '.pack')
-  mkdirSync(destination, { recursive: true })
-  const { ms, output } = await run('npm', ['pack', '--json', '--pack-destination', destination], { cwd: repoRoot, log })
-  const [packed] = JSON.parse(output.slice(output.indexOf('[')))
-  const tarball = join(destination, packed.filename)
-  return { tarball, sha256: sha256(readFileSync(tarball)), ms }
+  const into = destination ?? join(exampleDirs.next, '.pack')
+  mkdirSync(into, { recursive: true })
+  const args = ['pack', '--json', '--pack-destination', into, ...(prepack ? [] : ['--ignore-scripts'])]
+  const { ms, output } = await run('npm', args, { cwd: source, log })
+  // The JSON report is the last thing printed (a prepack build logs before it).
+  const [packed] = JSON.parse(output.slice(output.lastIndexOf('\n[') + 1 || output.indexOf('[')))
+  const tarball = join(into, packed.filename)
+  return { tarball, sha256: sha256(readFileSync(tarball)), ms, files: packed.files.map((file) => file.path) }
 }
 
 /** A registry hiccup should not fail a test run: one more try after a pause. */
