@@ -20,7 +20,7 @@ export type Log = (line: string) => void
 export function run(
   command: string,
   args: string[],
-  options?: { cwd?: string; env?: Record<string, string | undefined>; background?: boolean; log?: Log },
+  options?: { cwd?: string; env?: Record<string, string | undefined>; background?: boolean; echo?: boolean; log?: Log },
 ): Promise<{ ms: number; output: string }>
 export function packLibrary(options?: {
   log?: Log
@@ -31,16 +31,16 @@ export function packLibrary(options?: {
   /** Run the package's `prepack` script (which builds dist/); default false (`--ignore-scripts`). */
   prepack?: boolean
 }): Promise<Library>
-export function installExample(appDir: string, library: Library, options?: { log?: Log }): Promise<StepResult>
+export function installExample(appDir: string, library: Library, options?: { log?: Log; echo?: boolean }): Promise<StepResult>
 export function buildInputs(appDir: string, library: Library): string
 export function buildExample(
   appDir: string,
   library: Library,
-  options?: { env?: Record<string, string | undefined>; log?: Log; force?: boolean },
+  options?: { env?: Record<string, string | undefined>; log?: Log; force?: boolean; echo?: boolean },
 ): Promise<StepResult>
 export function prepareApp(
   appDir: string,
-  options?: { buildLibrary?: boolean; log?: Log },
+  options?: { buildLibrary?: boolean; echo?: boolean; log?: Log },
 ): Promise<{ library: Library; install: StepResult; build: StepResult }>
 export function nextBin(appDir: string): string
 
