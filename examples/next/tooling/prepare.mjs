@@ -117,12 +117,12 @@ async function retryOnce(step, log) {
 
 /**
  * Installs the app's locked dependencies, then the isr-cache tarball (`--no-save`: the committed
- * package.json and lockfile stay as they are). Each step runs only when its input changed. `echo`: show
- * npm's own output as it goes, install scripts included (`--foreground-scripts`: the sqlite3 compile, the
- * longest part of a first install, prints each step), for `npm run example:next`.
+ * package.json and lockfile stay as they are). Each step runs only when its input changed. `echo`: npm
+ * writes to this terminal (its progress spinner, its summary, any error as it happens), for
+ * `npm run example:next`. Install scripts stay in the background: the sqlite3 compile would print
+ * hundreds of harmless compiler warnings.
  */
 export async function installExample(appDir, library, { log = defaultLog, echo = false } = {}) {
-  const shown = echo ? ['--foreground-scripts'] : []
   const started = performance.now()
   const markerPath = join(appDir, INSTALL_MARKER)
   const deps = sha256(readFileSync(join(appDir, 'package.json')) + readFileSync(join(appDir, 'package-lock.json')) + process.version)
@@ -137,13 +137,13 @@ export async function installExample(appDir, library, { log = defaultLog, echo =
     // `npm install`, not `npm ci`: with the committed lockfile it installs the same pinned versions, and
     // it does not fail on lockfile entries of other platforms' optional packages (as `npm ci` does here).
     // --include=dev: TypeScript and the types are needed by `next build`, even under NODE_ENV=production.
-    if (echo) log(`installing ${appDir}'s dependencies; the first time takes minutes (compiling sqlite3), npm's output follows`)
-    await retryOnce(() => run('npm', ['install', '--include=dev', '--no-audit', '--no-fund', ...shown], { cwd: appDir, background: !echo, echo, log }), log)
+    if (echo) log(`installing the example's dependencies: about 2 minutes the first time on two cores, most of it compiling sqlite3`)
+    await retryOnce(() => run('npm', ['install', '--include=dev', '--no-audit', '--no-fund'], { cwd: appDir, background: !echo, echo, log }), log)
     marker = { deps }
     ran = true
   }
   if (marker.library !== library.sha256 || !existsSync(join(appDir, 'node_modules', 'isr-cache', 'package.json'))) {
-    await run('npm', ['install', '--no-save', '--include=dev', '--no-audit', '--no-fund', ...shown, library.tarball], { cwd: appDir, background: !echo, echo, log })
+    await run('npm', ['install', '--no-save', '--include=dev', '--no-audit', '--no-fund', library.tarball], { cwd: appDir, background: !echo, echo, log })
     marker = { ...marker, library: library.sha256 }
     ran = true
   }
