@@ -137,19 +137,29 @@ async function hardTagPurgeAcross(a: Instance, b: Instance, cluster: Cluster, pr
   expectPage(await a.get('/posts'), { cache: 'HIT', renderId: rerendered.renderId as string, content: `hard-${label}-2-${RUN}` })
 }
 
-/** B renders an on-demand page; B is killed (SIGKILL) and started again; the page is a HIT with the same render. */
-async function restartKeepsCache(a: Instance, b: Instance, path: string): Promise<void> {
+/**
+ * B renders an on-demand page; B is killed (SIGKILL) and started again; it serves the same render from the
+ * store. Next 16 reads the entry's lifetime from the handler (cacheControl): a HIT. Next 15.5 cannot (see
+ * docs/adapters/next.md): a fresh 15.5 process gives a path that is not in prerender-manifest.json a
+ * 1-second revalidate, so the same render is a HIT within 1 s of being stored and STALE after (then
+ * regenerated in the background). A restart takes longer than that on a loaded machine, so the 15.5 case
+ * waits until the entry is surely over 1 s old and expects STALE: the documented behaviour, whatever the
+ * machine's speed.
+ */
+async function restartKeepsCache(a: Instance, b: Instance, path: string, afterRestart: 'HIT' | 'STALE'): Promise<void> {
   const rendered = await b.get(path)
   expectPage(rendered, {})
   expect(['MISS', 'HIT'], describePage(rendered)).toContain(rendered.cache)
   // In the shared store, not only in B's memory.
   expectPage(await a.get(path), { cache: 'HIT', renderId: rendered.renderId as string })
+  const storedBy = Date.now()
 
   await b.kill()
   await b.start()
-  // A fresh process knows the page's lifetime only from the store (its cacheControl); without it Next would
-  // assume `revalidate: 1` for a path that is not in prerender-manifest.json and answer STALE.
-  expectPage(await b.get(path), { cache: 'HIT', renderId: rendered.renderId as string })
+  if (afterRestart === 'STALE') await sleepUntil(storedBy, 1100)
+  // A fresh process knows the page's lifetime only from the store (its cacheControl); without it Next
+  // assumes `revalidate: 1` for a path that is not in prerender-manifest.json.
+  expectPage(await b.get(path), { cache: afterRestart, renderId: rendered.renderId as string })
 }
 
 // Next 16 --------------------------------------------------------------------------------------------------
@@ -315,7 +325,14 @@ describe.runIf(redisAvailable)('Next 16 example: two `next start` instances shar
       { describe: () => 'A and B never agreed on a regenerated /stampede' },
     )
     expect(regenerated.renderId).not.toBe(cached.renderId)
-    expect(cluster.upstream.renders('/stampede'), 'renders of /stampede reported to the upstream').toBe(1)
+    // One render for the burst. Counted up to the moment the regenerated page itself turns stale (revalidate
+    // 5 s after its render): a poll above after that may rightly start the next regeneration on a slow run.
+    const staleAgainAt = (regenerated.renderedAt as number) + REVALIDATE_MS
+    const renders = cluster.upstream.renderTimes('/stampede')
+    expect(
+      renders.filter((at) => at < staleAgainAt),
+      `renders of /stampede reported to the upstream (ms after the regenerated render: ${renders.map((at) => at - (regenerated.renderedAt as number)).join(', ')})`,
+    ).toHaveLength(1)
   })
 
   it('updateTag in a server action on A is honoured on B', async () => {
@@ -342,7 +359,7 @@ describe.runIf(redisAvailable)('Next 16 example: two `next start` instances shar
     }
   })
 
-  it('a restarted instance serves the cache it left: HIT with the same render id', () => restartKeepsCache(A, B, `/blog/restart-${RUN}`))
+  it('a restarted instance serves the cache it left: HIT with the same render id', () => restartKeepsCache(A, B, `/blog/restart-${RUN}`, 'HIT'))
 
   describe.runIf(redisServerAvailable)('with its Redis stopped and started again (a private redis-server)', () => {
     let redis: PrivateRedis | undefined
@@ -428,7 +445,8 @@ describe.runIf(redisAvailable)('Next 15.5 example: two `next start` instances sh
 
   it("a tag purge (revalidateTag('posts')) on A: B re-renders at once", () => hardTagPurgeAcross(A, B, cluster, undefined))
 
-  it('a restarted instance serves the cache it left: HIT with the same render id', () => restartKeepsCache(A, B, `/blog/restart-${RUN}`))
+  it('a restarted instance serves the cache it left: the same render id, STALE once it is 1 s old (Next 15.5 cannot read cacheControl)', () =>
+    restartKeepsCache(A, B, `/blog/restart-${RUN}`, 'STALE'))
 })
 
 describe('next build with the cache store unreachable', () => {

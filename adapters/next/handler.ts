@@ -116,6 +116,14 @@ export function createNextCacheHandler(options: NextIsrCacheOptions = {}): NextC
           if (!s.leases.has(k)) {
             const lease = await s.cache.acquireLease(k)
             if (lease === undefined) return withControl({ lastModified: Date.now(), value: stored.value }, cacheControl)
+            // Won. The stale entry may have been read just before another instance stored its regeneration
+            // and gave the lease back (this process's L1 hears of that write a moment later): answering
+            // "stale" now would render the page a second time. So ask the store itself first.
+            const current = await s.readStore<StoredNextEntry>(k)
+            if (current !== undefined && current.status === 'hit' && current.lastModified > found.lastModified) {
+              void lease.release()
+              return withControl({ lastModified: current.lastModified, value: current.value.value }, current.value.cacheControl)
+            }
             s.leases.set(k, lease)
             // Released when Next stores the regenerated page (set), or by its own ttl if it never does.
             setTimeout(() => {

@@ -16,7 +16,8 @@ const port = Number(process.env.PORT ?? 3000)
 const upstreamPort = Number(process.env.UPSTREAM_PORT ?? 3001)
 const secret = process.env.REVALIDATE_SECRET ?? randomBytes(12).toString('hex')
 
-const { install, build } = await prepareApp(dir, { buildLibrary: true })
+// echo: npm's and Next's own output while installing and building (a first install takes minutes).
+const { install, build } = await prepareApp(dir, { buildLibrary: true, echo: true })
 console.log(`[example] install ${install.ran ? `${install.ms} ms` : 'reused'}, build ${build.ran ? `${build.ms} ms` : 'reused'}`)
 
 const upstream = await startUpstream({ port: upstreamPort })

@@ -7,6 +7,8 @@ export interface Library {
   sha256: string
   /** How long `npm pack` took (0 when ISR_CACHE_TARBALL named one). */
   ms: number
+  /** The paths in the tarball, relative to its package/ directory (absent when ISR_CACHE_TARBALL named one). */
+  files?: string[]
 }
 export interface StepResult {
   /** False when the step was skipped because its inputs did not change. */
@@ -18,19 +20,27 @@ export type Log = (line: string) => void
 export function run(
   command: string,
   args: string[],
-  options?: { cwd?: string; env?: Record<string, string | undefined>; background?: boolean; log?: Log },
+  options?: { cwd?: string; env?: Record<string, string | undefined>; background?: boolean; echo?: boolean; log?: Log },
 ): Promise<{ ms: number; output: string }>
-export function packLibrary(options?: { log?: Log }): Promise<Library>
-export function installExample(appDir: string, library: Library, options?: { log?: Log }): Promise<StepResult>
+export function packLibrary(options?: {
+  log?: Log
+  /** Pack this directory (default: this checkout); ISR_CACHE_TARBALL is then ignored. */
+  from?: string
+  /** Where the tarball goes (default examples/next/.pack). */
+  destination?: string
+  /** Run the package's `prepack` script (which builds dist/); default false (`--ignore-scripts`). */
+  prepack?: boolean
+}): Promise<Library>
+export function installExample(appDir: string, library: Library, options?: { log?: Log; echo?: boolean }): Promise<StepResult>
 export function buildInputs(appDir: string, library: Library): string
 export function buildExample(
   appDir: string,
   library: Library,
-  options?: { env?: Record<string, string | undefined>; log?: Log; force?: boolean },
+  options?: { env?: Record<string, string | undefined>; log?: Log; force?: boolean; echo?: boolean },
 ): Promise<StepResult>
 export function prepareApp(
   appDir: string,
-  options?: { buildLibrary?: boolean; log?: Log },
+  options?: { buildLibrary?: boolean; echo?: boolean; log?: Log },
 ): Promise<{ library: Library; install: StepResult; build: StepResult }>
 export function nextBin(appDir: string): string
 

@@ -44,13 +44,15 @@ const nextEnv = (extra) => ({ NEXT_TELEMETRY_DISABLED: '1', ...extra, NODE_ENV: 
 
 /**
  * Runs a command to completion; rejects with the end of its output if it fails. `background: true`
- * lowers its CPU priority, so an install or a build does not starve tests running beside it.
+ * lowers its CPU priority, so an install or a build does not starve tests running beside it. `echo: true`
+ * lets it write to this process's terminal instead (npm's and Next's own progress output; the output is
+ * then not captured).
  */
-export function run(command, args, { cwd, env, background = false, log = defaultLog } = {}) {
+export function run(command, args, { cwd, env, background = false, echo = false, log = defaultLog } = {}) {
   return new Promise((resolvePromise, reject) => {
     const started = performance.now()
     log(`$ ${[command, ...args].join(' ')}  (in ${cwd})`)
-    const child = spawn(command, args, { cwd, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(command, args, { cwd, env: childEnv(env), stdio: echo ? ['ignore', 'inherit', 'inherit'] : ['ignore', 'pipe', 'pipe'] })
     if (background && child.pid !== undefined) {
       try {
         setPriority(child.pid, 10)
@@ -62,13 +64,13 @@ export function run(command, args, { cwd, env, background = false, log = default
     const keep = (data) => {
       output = (output + data.toString()).slice(-20_000)
     }
-    child.stdout.on('data', keep)
-    child.stderr.on('data', keep)
+    child.stdout?.on('data', keep)
+    child.stderr?.on('data', keep)
     child.once('error', reject)
     child.once('exit', (code, signal) => {
       const ms = Math.round(performance.now() - started)
       if (code === 0) resolvePromise({ ms, output })
-      else reject(new Error(`\`${[command, ...args].join(' ')}\` failed (${signal ?? `exit ${code}`}) after ${ms} ms:\n${output}`))
+      else reject(new Error(`\`${[command, ...args].join(' ')}\` failed (${signal ?? `exit ${code}`}) after ${ms} ms${echo ? ' (its output is above)' : `:\n${output}`}`))
     })
   })
 }
@@ -76,22 +78,30 @@ export function run(command, args, { cwd, env, background = false, log = default
 /**
  * `npm pack` of this checkout's built package (run `npm run build` first), or the tarball named by
  * ISR_CACHE_TARBALL (to try a release candidate). Returns its path and sha256.
+ *
+ * `from`: pack that directory instead (a clean copy of the repository, for the packaging test; the
+ * ISR_CACHE_TARBALL override does not apply then). `prepack: true` lets npm run the package's `prepack`
+ * script, which builds dist/; by default it is skipped (`--ignore-scripts`), because rebuilding dist/ of
+ * this checkout would pull it from under test files running beside the caller.
  */
-export async function packLibrary({ log = defaultLog } = {}) {
+export async function packLibrary({ log = defaultLog, from, destination, prepack = false } = {}) {
   const given = process.env.ISR_CACHE_TARBALL
-  if (given) {
+  if (given && from === undefined) {
     const tarball = isAbsolute(given) ? given : resolve(given)
     return { tarball, sha256: sha256(readFileSync(tarball)), ms: 0 }
   }
-  if (!existsSync(join(repoRoot, 'dist', 'index.js'))) {
-    throw new Error(`[isr-cache example] ${join(repoRoot, 'dist')} is missing: run \`npm run build\` in ${repoRoot} first`)
+  const source = from ?? repoRoot
+  if (!prepack && !existsSync(join(source, 'dist', 'index.js'))) {
+    throw new Error(`[isr-cache example] ${join(source, 'dist')} is missing: run \`npm run build\` in ${source} first`)
   }
-  const destination = join(exampleDirs.next, '.pack')
-  mkdirSync(destination, { recursive: true })
-  const { ms, output } = await run('npm', ['pack', '--json', '--pack-destination', destination], { cwd: repoRoot, log })
-  const [packed] = JSON.parse(output.slice(output.indexOf('[')))
-  const tarball = join(destination, packed.filename)
-  return { tarball, sha256: sha256(readFileSync(tarball)), ms }
+  const into = destination ?? join(exampleDirs.next, '.pack')
+  mkdirSync(into, { recursive: true })
+  const args = ['pack', '--json', '--pack-destination', into, ...(prepack ? [] : ['--ignore-scripts'])]
+  const { ms, output } = await run('npm', args, { cwd: source, log })
+  // The JSON report is the last thing printed (a prepack build logs before it).
+  const [packed] = JSON.parse(output.slice(output.lastIndexOf('\n[') + 1 || output.indexOf('[')))
+  const tarball = join(into, packed.filename)
+  return { tarball, sha256: sha256(readFileSync(tarball)), ms, files: packed.files.map((file) => file.path) }
 }
 
 /** A registry hiccup should not fail a test run: one more try after a pause. */
@@ -107,9 +117,12 @@ async function retryOnce(step, log) {
 
 /**
  * Installs the app's locked dependencies, then the isr-cache tarball (`--no-save`: the committed
- * package.json and lockfile stay as they are). Each step runs only when its input changed.
+ * package.json and lockfile stay as they are). Each step runs only when its input changed. `echo`: npm
+ * writes to this terminal (its progress spinner, its summary, any error as it happens), for
+ * `npm run example:next`. Install scripts stay in the background: the sqlite3 compile would print
+ * hundreds of harmless compiler warnings.
  */
-export async function installExample(appDir, library, { log = defaultLog } = {}) {
+export async function installExample(appDir, library, { log = defaultLog, echo = false } = {}) {
   const started = performance.now()
   const markerPath = join(appDir, INSTALL_MARKER)
   const deps = sha256(readFileSync(join(appDir, 'package.json')) + readFileSync(join(appDir, 'package-lock.json')) + process.version)
@@ -124,12 +137,13 @@ export async function installExample(appDir, library, { log = defaultLog } = {})
     // `npm install`, not `npm ci`: with the committed lockfile it installs the same pinned versions, and
     // it does not fail on lockfile entries of other platforms' optional packages (as `npm ci` does here).
     // --include=dev: TypeScript and the types are needed by `next build`, even under NODE_ENV=production.
-    await retryOnce(() => run('npm', ['install', '--include=dev', '--no-audit', '--no-fund'], { cwd: appDir, background: true, log }), log)
+    if (echo) log(`installing the example's dependencies: about 2 minutes the first time on two cores, most of it compiling sqlite3`)
+    await retryOnce(() => run('npm', ['install', '--include=dev', '--no-audit', '--no-fund'], { cwd: appDir, background: !echo, echo, log }), log)
     marker = { deps }
     ran = true
   }
   if (marker.library !== library.sha256 || !existsSync(join(appDir, 'node_modules', 'isr-cache', 'package.json'))) {
-    await run('npm', ['install', '--no-save', '--include=dev', '--no-audit', '--no-fund', library.tarball], { cwd: appDir, background: true, log })
+    await run('npm', ['install', '--no-save', '--include=dev', '--no-audit', '--no-fund', library.tarball], { cwd: appDir, background: !echo, echo, log })
     marker = { ...marker, library: library.sha256 }
     ran = true
   }
@@ -153,7 +167,7 @@ export function buildInputs(appDir, library) {
 }
 
 /** `next build`, unless .next was built from the same inputs. `env` reaches the build (e.g. UPSTREAM_URL). */
-export async function buildExample(appDir, library, { env, log = defaultLog, force = false } = {}) {
+export async function buildExample(appDir, library, { env, log = defaultLog, force = false, echo = false } = {}) {
   const inputs = buildInputs(appDir, library)
   const markerPath = join(appDir, BUILD_MARKER)
   if (!force && existsSync(join(appDir, '.next', 'BUILD_ID')) && existsSync(markerPath) && readFileSync(markerPath, 'utf8') === inputs) {
@@ -163,7 +177,8 @@ export async function buildExample(appDir, library, { env, log = defaultLog, for
   const { ms } = await run(process.execPath, [nextBin(appDir), 'build'], {
     cwd: appDir,
     env: nextEnv(env),
-    background: true,
+    background: !echo,
+    echo,
     log,
   })
   // Hashed again: `next build` may rewrite tsconfig.json (and a rewritten one must not cause a rebuild).
@@ -175,14 +190,14 @@ export async function buildExample(appDir, library, { env, log = defaultLog, for
  * Everything before `next start`: (`npm run build` of isr-cache if `buildLibrary`), pack, install, build.
  * The build prerenders pages that read the upstream, so one runs meanwhile, serving a "build" document.
  */
-export async function prepareApp(appDir, { buildLibrary = false, log = defaultLog } = {}) {
+export async function prepareApp(appDir, { buildLibrary = false, echo = false, log = defaultLog } = {}) {
   if (buildLibrary) await run('npm', ['run', 'build'], { cwd: repoRoot, log })
   const library = await packLibrary({ log })
-  const install = await installExample(appDir, library, { log })
+  const install = await installExample(appDir, library, { log, echo })
   const upstream = await startUpstream({ posts: { version: 'build', title: 'rendered by next build' } })
   let build
   try {
-    build = await buildExample(appDir, library, { env: { UPSTREAM_URL: upstream.url }, log })
+    build = await buildExample(appDir, library, { env: { UPSTREAM_URL: upstream.url }, log, echo })
   } finally {
     await upstream.close()
   }

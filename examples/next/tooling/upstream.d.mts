@@ -5,6 +5,8 @@ export interface Upstream {
   setPosts(value: unknown): void
   /** How many renders of `route` were reported since the start (or the last reset). */
   renders(route: string): number
+  /** When each of those renders was reported (epoch ms), in order. */
+  renderTimes(route: string): number[]
   resetRenders(): void
   close(): Promise<void>
 }

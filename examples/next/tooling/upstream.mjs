@@ -13,6 +13,8 @@ import { createServer } from 'node:http'
 export async function startUpstream(options = {}) {
   let posts = options.posts ?? { version: 'v1', title: 'Hello from the upstream' }
   const renders = new Map()
+  /** Epoch ms of each reported render, per route. */
+  const renderTimes = new Map()
 
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://upstream')
@@ -36,6 +38,8 @@ export async function startUpstream(options = {}) {
       if (url.pathname === '/renders' && req.method === 'POST') {
         const route = url.searchParams.get('route') ?? '?'
         renders.set(route, (renders.get(route) ?? 0) + 1)
+        if (!renderTimes.has(route)) renderTimes.set(route, [])
+        renderTimes.get(route).push(Date.now())
         return send(200, { route, count: renders.get(route) })
       }
       if (url.pathname === '/renders' && req.method === 'GET') return send(200, Object.fromEntries(renders))
@@ -62,8 +66,13 @@ export async function startUpstream(options = {}) {
     renders(route) {
       return renders.get(route) ?? 0
     },
+    /** When each of those renders was reported (epoch ms), in order. */
+    renderTimes(route) {
+      return [...(renderTimes.get(route) ?? [])]
+    },
     resetRenders() {
       renders.clear()
+      renderTimes.clear()
     },
     close() {
       return new Promise((resolve) => {
