@@ -56,9 +56,11 @@ export interface IsrHandlerOptions {
   softTimeout?: number
   /** Seconds a request waits for a missing page's render before getting a 504 (the core's `hardTimeout`; the render goes on and is stored). Default: wait. */
   hardTimeout?: number
+  /** The clock for `Age`, in epoch ms: pass the cache's own if you gave it one. Default `Date.now`. */
+  now?: () => number
 }
 
-const OPTION_NAMES = ['cache', 'routes', 'bypassToken', 'previewCookie', 'maxBodyBytes', 'statuses', 'vary', 'softTimeout', 'hardTimeout']
+const OPTION_NAMES = ['cache', 'routes', 'bypassToken', 'previewCookie', 'maxBodyBytes', 'statuses', 'vary', 'softTimeout', 'hardTimeout', 'now']
 const TEN_MIB = 10 * 1024 * 1024
 
 /** Thrown by a regeneration whose render must not be stored; waiters then render for themselves. */
@@ -122,7 +124,6 @@ function entryOptions(decision: Extract<Decision, { store: true }>) {
   return { tags: decision.tags, revalidate: decision.revalidate, expire: decision.expire }
 }
 
-const ageOf = (lastModified: number): number => Math.max(0, Math.floor((Date.now() - lastModified) / 1000))
 
 /**
  * Creates the ISR handler: `isr(request, render)` answers GET and HEAD from the cache (HIT, STALE while one
@@ -160,6 +161,9 @@ export function createIsrHandler(options: IsrHandlerOptions): IsrHandler {
   }
   const softTimeout = positiveSeconds('softTimeout', options.softTimeout)
   const hardTimeout = positiveSeconds('hardTimeout', options.hardTimeout)
+  const now = options.now ?? Date.now
+  if (typeof now !== 'function') throw optionError('option now must be a function returning epoch milliseconds')
+  const ageOf = (lastModified: number): number => Math.max(0, Math.floor((now() - lastModified) / 1000))
   const policy: PolicySettings = { statuses: new Set(statuses), vary: new Set(varyNames), maxBodyBytes }
 
   /** Stores a render replacing whatever is there (bypass, header opt-in): streamed to the visitor meanwhile. */
