@@ -1,5 +1,5 @@
 export const repoRoot: string
-export const exampleDirs: { next: string; next15: string }
+export const exampleDirs: { next: string; next15: string; hono: string }
 
 export interface Library {
   /** Absolute path of the isr-cache tarball. */
@@ -21,7 +21,7 @@ export function run(
   options?: { cwd?: string; env?: Record<string, string | undefined>; background?: boolean; log?: Log },
 ): Promise<{ ms: number; output: string }>
 export function packLibrary(options?: { log?: Log }): Promise<Library>
-export function installExample(appDir: string, library: Library, options?: { log?: Log }): Promise<StepResult>
+export function installExample(appDir: string, library: Library, options?: { log?: Log; sentinel?: string }): Promise<StepResult>
 export function buildInputs(appDir: string, library: Library): string
 export function buildExample(
   appDir: string,
@@ -52,4 +52,17 @@ export interface NextServer {
 export function startNext(
   appDir: string,
   options: { port: number; env?: Record<string, string | undefined>; name?: string; log?: Log; readyTimeoutMs?: number; echo?: boolean },
+): Promise<NextServer>
+export function startServer(
+  appDir: string,
+  options: {
+    args: string[]
+    port: number
+    ready: RegExp
+    env?: Record<string, string | undefined>
+    name?: string
+    log?: Log
+    readyTimeoutMs?: number
+    echo?: boolean
+  },
 ): Promise<NextServer>

@@ -1,7 +1,8 @@
 /**
  * Packs this checkout of isr-cache, installs the tarball into an example app the way a user installs a
  * package, builds the app and starts `next start` processes. Shared by `run.mjs`, `bench.mjs` and the
- * end-to-end tests (test/support/next-app.ts), for examples/next and examples/next15.
+ * end-to-end tests (test/support/next-app.ts), for examples/next and examples/next15; examples/hono uses
+ * the pack, install and server steps (it has no build).
  *
  * Installs and builds are skipped when their inputs did not change (a hash stored in node_modules and in
  * .next), so re-running the tests locally costs seconds; a clean clone always installs and builds.
@@ -20,6 +21,7 @@ export const repoRoot = resolve(fileURLToPath(new URL('../../../', import.meta.u
 export const exampleDirs = {
   next: join(repoRoot, 'examples', 'next'),
   next15: join(repoRoot, 'examples', 'next15'),
+  hono: join(repoRoot, 'examples', 'hono'),
 }
 
 const INSTALL_MARKER = join('node_modules', '.isr-cache-example-install.json')
@@ -107,9 +109,10 @@ async function retryOnce(step, log) {
 
 /**
  * Installs the app's locked dependencies, then the isr-cache tarball (`--no-save`: the committed
- * package.json and lockfile stay as they are). Each step runs only when its input changed.
+ * package.json and lockfile stay as they are). Each step runs only when its input changed. `sentinel`:
+ * a package whose absence from node_modules means the dependencies must be installed again.
  */
-export async function installExample(appDir, library, { log = defaultLog } = {}) {
+export async function installExample(appDir, library, { log = defaultLog, sentinel = 'next' } = {}) {
   const started = performance.now()
   const markerPath = join(appDir, INSTALL_MARKER)
   const deps = sha256(readFileSync(join(appDir, 'package.json')) + readFileSync(join(appDir, 'package-lock.json')) + process.version)
@@ -120,7 +123,7 @@ export async function installExample(appDir, library, { log = defaultLog } = {})
     // First install.
   }
   let ran = false
-  if (marker.deps !== deps || !existsSync(join(appDir, 'node_modules', 'next', 'package.json'))) {
+  if (marker.deps !== deps || !existsSync(join(appDir, 'node_modules', sentinel, 'package.json'))) {
     // `npm install`, not `npm ci`: with the committed lockfile it installs the same pinned versions, and
     // it does not fail on lockfile entries of other platforms' optional packages (as `npm ci` does here).
     // --include=dev: TypeScript and the types are needed by `next build`, even under NODE_ENV=production.
@@ -220,7 +223,24 @@ function listening(port) {
  * Starts `next start -H 127.0.0.1 -p <port>` in its own process group and resolves once it accepts
  * connections. `echo`: also copy its output to this process's. Always `stop()` it.
  */
-export async function startNext(appDir, { port, env, name = 'next', log = defaultLog, readyTimeoutMs = 60_000, echo = false }) {
+export function startNext(appDir, { port, env, name = 'next', log = defaultLog, readyTimeoutMs = 60_000, echo = false }) {
+  return startServer(appDir, {
+    args: [nextBin(appDir), 'start', '-H', '127.0.0.1', '-p', String(port)],
+    env: nextEnv(env),
+    ready: /\bReady\b/,
+    port,
+    name,
+    log,
+    readyTimeoutMs,
+    echo,
+  })
+}
+
+/**
+ * Starts `node <args>` in `appDir`, in its own process group, and resolves once its output matches `ready`
+ * and `port` accepts connections. `echo`: also copy its output to this process's. Always `stop()` it.
+ */
+export async function startServer(appDir, { args, port, env, ready, name = 'server', log = defaultLog, readyTimeoutMs = 60_000, echo = false }) {
   if (!hooked) {
     hooked = true
     // Last resort (a crashed test run): never leave a server behind.
@@ -229,9 +249,9 @@ export async function startNext(appDir, { port, env, name = 'next', log = defaul
     })
   }
   const started = performance.now()
-  const child = spawn(process.execPath, [nextBin(appDir), 'start', '-H', '127.0.0.1', '-p', String(port)], {
+  const child = spawn(process.execPath, args, {
     cwd: appDir,
-    env: childEnv(nextEnv(env)),
+    env: childEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   })
@@ -257,16 +277,16 @@ export async function startNext(appDir, { port, env, name = 'next', log = defaul
 
   const giveUpAt = performance.now() + readyTimeoutMs
   // "Ready" in its output too: a port taken by someone else in the meantime would also accept connections.
-  while (!/\bReady\b/.test(output) || !(await listening(port))) {
-    if (!running) throw new Error(`${name} (next start on port ${port}) exited at start-up:\n${output}`)
+  while (!ready.test(output) || !(await listening(port))) {
+    if (!running) throw new Error(`${name} (port ${port}) exited at start-up:\n${output}`)
     if (performance.now() > giveUpAt) {
       killGroup(child, 'SIGKILL')
-      throw new Error(`${name} (next start on port ${port}) did not listen within ${readyTimeoutMs} ms:\n${output}`)
+      throw new Error(`${name} (port ${port}) did not listen within ${readyTimeoutMs} ms:\n${output}`)
     }
     await new Promise((r) => setTimeout(r, 50))
   }
   const ms = Math.round(performance.now() - started)
-  log(`${name}: next start ready on http://127.0.0.1:${port} in ${ms} ms`)
+  log(`${name}: ready on http://127.0.0.1:${port} in ${ms} ms`)
 
   async function signal(signalName, graceMs) {
     if (!running) return
