@@ -27,7 +27,7 @@ const isr = createIsrHandler({
   routes: {
     '/': { revalidate },
     '/isr': { revalidate },
-    '/stampede': { revalidate },
+    '/stampede': { revalidate: false },
     '/bench': { revalidate: 3600 },
     '/tagged/*': { revalidate: false, tags: ['posts'] },
     '/stream/*': { revalidate },
