@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench:http` (from the repository root; not part of CI): one server of this example (BENCH=1),
+ * one page (/bench, about 10 KB of HTML), answered three ways by the same process:
+ *
+ *   isrCache  /bench through isr-cache/http, a HIT every time
+ *   map       /__map/bench: the same bytes and headers from a plain Map in front of the app (the ceiling
+ *             for any cache in this server)
+ *   uncached  /__uncached/bench: the app renders it for every request
+ *
+ * Each is warmed for 2 s, then measured with autocannon; the three take turns, BENCH_ROUNDS times, in a
+ * different order each round. Figures are medians over the rounds, ratios the medians of per-round ratios.
+ * The last line printed is JSON: {"httpHitRpsVsMap", "httpHitRpsVsUncached", "p99MsIsrCache", "p99MsMap",
+ * "p99MsUncached", …}.
+ *
+ * Environment: BENCH_DURATION (seconds per measurement, 10), BENCH_CONNECTIONS (50), BENCH_ROUNDS (3),
+ * BENCH_PORT (3200), ISR_CACHE_STORE (default: in memory).
+ */
+import { exampleDirs, installExample, packLibrary, repoRoot, run, startServer } from '../next/tooling/prepare.mjs'
+
+const dir = exampleDirs.hono
+const duration = Number(process.env.BENCH_DURATION ?? 10)
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 50)
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
+const port = Number(process.env.BENCH_PORT ?? 3200)
+
+await run('npm', ['run', 'build'], { cwd: repoRoot })
+await installExample(dir, await packLibrary(), { sentinel: 'hono' })
+// autocannon is a devDependency of the example: importable once it is installed.
+const { default: autocannon } = await import(new URL('./node_modules/autocannon/autocannon.js', import.meta.url).href)
+
+const paths = { isrCache: '/bench', map: '/__map/bench', uncached: '/__uncached/bench' }
+
+function load(url, seconds) {
+  return new Promise((resolve, reject) => {
+    autocannon({ url, connections, duration: seconds }, (error, result) => (error ? reject(error) : resolve(result)))
+  })
+}
+
+const server = await startServer(dir, {
+  args: ['server.mjs'],
+  port,
+  ready: /listening on/,
+  name: 'hono-bench',
+  env: { PORT: String(port), BENCH: '1', NODE_ENV: 'production' },
+})
+
+async function measure(name) {
+  const url = server.url + paths[name]
+  const first = await fetch(url)
+  await first.arrayBuffer()
+  if (first.status !== 200) throw new Error(`${name}: ${url} answered ${first.status}`)
+  await load(url, 2)
+  const result = await load(url, duration)
+  const after = await fetch(url)
+  const body = await after.text()
+  const summary = {
+    rps: Math.round(result.requests.average),
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    errors: result.errors + result.timeouts + result.non2xx,
+    bytes: Buffer.byteLength(body),
+    cache: after.headers.get('x-isr-cache'),
+  }
+  console.log(`[bench] ${name}: ${JSON.stringify(summary)}`)
+  if (summary.errors > 0) throw new Error(`${name}: errors: ${JSON.stringify(summary)}`)
+  if (name === 'isrCache' && summary.cache !== 'HIT') throw new Error(`isrCache: not a HIT: ${JSON.stringify(summary)}`)
+  return summary
+}
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+}
+const round2 = (value) => Math.round(value * 100) / 100
+
+try {
+  const names = Object.keys(paths)
+  const runs = Object.fromEntries(names.map((name) => [name, []]))
+  for (let round = 0; round < rounds; round++) {
+    for (const name of names.map((_, i) => names[(i + round) % names.length])) runs[name].push(await measure(name))
+  }
+  const figures = (name) => ({
+    rps: median(runs[name].map((r) => r.rps)),
+    p50Ms: median(runs[name].map((r) => r.p50Ms)),
+    p99Ms: median(runs[name].map((r) => r.p99Ms)),
+    rpsPerRound: runs[name].map((r) => r.rps),
+  })
+  const ratio = (a, b) => round2(median(runs[a].map((r, i) => r.rps / runs[b][i].rps)))
+  const isrCache = figures('isrCache')
+  const map = figures('map')
+  const uncached = figures('uncached')
+  console.log(
+    JSON.stringify({
+      page: paths.isrCache,
+      store: process.env.ISR_CACHE_STORE ?? 'memory',
+      durationS: duration,
+      connections,
+      rounds,
+      isrCache,
+      map,
+      uncached,
+      httpHitRpsVsMap: ratio('isrCache', 'map'),
+      httpHitRpsVsUncached: ratio('isrCache', 'uncached'),
+      p99MsIsrCache: isrCache.p99Ms,
+      p99MsMap: map.p99Ms,
+      p99MsUncached: uncached.p99Ms,
+    }),
+  )
+} finally {
+  await server.stop()
+}
