@@ -14,7 +14,8 @@
  * "p99MsUncached", …}.
  *
  * Environment: BENCH_DURATION (seconds per measurement, 10), BENCH_CONNECTIONS (50), BENCH_ROUNDS (3),
- * BENCH_PORT (3200), ISR_CACHE_STORE (default: in memory).
+ * BENCH_PORT (3200), ISR_CACHE_STORE (default: in memory; e.g. redis://127.0.0.1:6379), ISR_CACHE_PREFIX
+ * (isr-cache-bench-http).
  */
 import { exampleDirs, installExample, packLibrary, repoRoot, run, startServer } from '../next/tooling/prepare.mjs'
 
@@ -42,7 +43,7 @@ const server = await startServer(dir, {
   port,
   ready: /listening on/,
   name: 'hono-bench',
-  env: { PORT: String(port), BENCH: '1', NODE_ENV: 'production' },
+  env: { PORT: String(port), BENCH: '1', NODE_ENV: 'production', ISR_CACHE_PREFIX: process.env.ISR_CACHE_PREFIX ?? 'isr-cache-bench-http' },
 })
 
 async function measure(name) {
