@@ -47,13 +47,20 @@ const NOT_IN_304 = new Set(['content-type', 'content-encoding', 'content-languag
 /** Statuses a Response cannot have a body with. */
 const NULL_BODY = new Set([204, 205, 304])
 
-/** Per stored value, built once: its header pairs and ETag, reused by every hit on it. */
-const prepared = new WeakMap<StoredResponse, { etag: string | undefined; length: string }>()
+/** Per stored value, built once and reused by every hit on it: its headers as a record, and its ETag. */
+interface Prepared {
+  etag: string | undefined
+  /** The stored headers (each name once: `Set-Cookie`, the only repeatable one, is never stored) and `content-length`. */
+  pairs: Array<[string, string]>
+}
+const prepared = new WeakMap<StoredResponse, Prepared>()
 
-function preparedOf(stored: StoredResponse): { etag: string | undefined; length: string } {
+function preparedOf(stored: StoredResponse): Prepared {
   let ready = prepared.get(stored)
   if (ready === undefined) {
-    ready = { etag: stored.headers.find(([name]) => name === 'etag')?.[1], length: String(stored.body.byteLength) }
+    const pairs = [...stored.headers]
+    if (!NULL_BODY.has(stored.status)) pairs.push(['content-length', String(stored.body.byteLength)])
+    ready = { etag: stored.headers.find(([name]) => name === 'etag')?.[1], pairs }
     prepared.set(stored, ready)
   }
   return ready
@@ -61,18 +68,22 @@ function preparedOf(stored: StoredResponse): { etag: string | undefined; length:
 
 /**
  * The answer to a GET or HEAD from a stored response. `ageSeconds`: since it was rendered. A matching
- * `If-None-Match` gets 304 (only for a stored 200).
+ * `If-None-Match` gets 304 (only for a stored 200). Headers go out as a plain record: servers such as
+ * @hono/node-server write one without building a Headers object (this is the hot path of every HIT).
  */
 export function respondFromStored(stored: StoredResponse, request: Request, state: IsrCacheHeader, ageSeconds: number): Response {
-  const { etag, length } = preparedOf(stored)
-  const headers = new Headers(stored.headers)
-  headers.set('x-isr-cache', state)
-  headers.set('age', String(ageSeconds))
-  if (stored.status === 200 && noneMatch(request.headers.get('if-none-match'), etag)) {
-    for (const name of NOT_IN_304) headers.delete(name)
-    return new Response(null, { status: 304, headers })
+  const { etag, pairs } = preparedOf(stored)
+  // Built by a loop: object spread of header records is an order of magnitude slower in V8 here.
+  const headers: Record<string, string> = { 'x-isr-cache': state, age: String(ageSeconds) }
+  for (let i = 0; i < pairs.length; i++) headers[pairs[i]![0]] = pairs[i]![1]
+  if (etag !== undefined && stored.status === 200) {
+    const ifNoneMatch = request.headers.get('if-none-match')
+    if (ifNoneMatch !== null && noneMatch(ifNoneMatch, etag)) {
+      for (const name of NOT_IN_304) delete headers[name]
+      delete headers['content-length']
+      return new Response(null, { status: 304, headers })
+    }
   }
-  if (NULL_BODY.has(stored.status)) return new Response(null, { status: stored.status, headers })
-  headers.set('content-length', length)
-  return new Response(request.method === 'HEAD' ? null : stored.body, { status: stored.status, headers })
+  const body = request.method === 'HEAD' || NULL_BODY.has(stored.status) ? null : stored.body
+  return new Response(body, { status: stored.status, headers })
 }

@@ -218,13 +218,11 @@ export function createIsrHandler(options: IsrHandlerOptions): IsrHandler {
 
   /** A route with a rule: one `getOrSet`, whose miss streams to the request that rendered it. */
   async function ruled(request: Request, rule: RouteRule, key: string, path: string, render: Render): Promise<Response> {
-    let led: Response | undefined
-    let lead: (response: Response) => void = () => {}
-    const leading = new Promise<Response>((resolve) => (lead = resolve))
-    const answer = (response: Response) => {
-      led = response
-      lead(response)
-    }
+    type Outcome = { result: GetOrSetResult<StoredResponse> } | { error: unknown } | { response: Response }
+    // Settled by whichever comes first: getOrSet's answer, or this request's own render (a streamed MISS).
+    let settle!: (outcome: Outcome) => void
+    const first = new Promise<Outcome>((resolve) => (settle = resolve))
+    const answer = (response: Response) => settle({ response })
     let rendered = false
     const produce = async (context: RegenerateContext<StoredResponse>): Promise<StoredResponse> => {
       if (context.staleValue !== undefined) return regenerateInBackground(request, key, rule, render, context)
@@ -255,23 +253,19 @@ export function createIsrHandler(options: IsrHandlerOptions): IsrHandler {
       if (body === undefined) throw new NotStored('too-large')
       return toStored(response, body)
     }
-    const settled = cache
+    cache
       .getOrSet<StoredResponse>(key, produce, { path, tags: rule.tags, revalidate: rule.revalidate, expire: rule.expire, softTimeout, hardTimeout })
       .then(
-        (result) => ({ result }),
-        (error: unknown) => ({ error }),
+        (result) => settle({ result }),
+        (error: unknown) => settle({ error }),
       )
-    const first: { result: GetOrSetResult<StoredResponse> } | { error: unknown } | { response: Response } = await Promise.race([
-      settled,
-      leading.then((response) => ({ response })),
-    ])
-    if (led !== undefined) return led
-    if ('response' in first) return first.response
-    if ('result' in first) {
-      const { value, status, lastModified } = first.result
+    const outcome = await first
+    if ('response' in outcome) return outcome.response
+    if ('result' in outcome) {
+      const { value, status, lastModified } = outcome.result
       return respondFromStored(value, request, status === 'hit' ? 'HIT' : status === 'stale' ? 'STALE' : 'MISS', ageOf(lastModified))
     }
-    const error = first.error
+    const error = outcome.error
     if (error instanceof IsrCacheError && error.code === 'E_HARD_TIMEOUT') {
       return new Response('Gateway Timeout: the page is still being rendered\n', { status: 504, headers: { 'content-type': 'text/plain; charset=utf-8', 'x-isr-cache': 'MISS', 'retry-after': '1' } })
     }
