@@ -13,16 +13,16 @@
  * The last line printed is JSON: {"httpHitRpsVsMap", "httpHitRpsVsUncached", "p99MsIsrCache", "p99MsMap",
  * "p99MsUncached", …}.
  *
- * Environment: BENCH_DURATION (seconds per measurement, 10), BENCH_CONNECTIONS (50), BENCH_ROUNDS (3),
+ * Environment: BENCH_DURATION (seconds per measurement, 5), BENCH_CONNECTIONS (50), BENCH_ROUNDS (5),
  * BENCH_PORT (3200), ISR_CACHE_STORE (default: in memory; e.g. redis://127.0.0.1:6379), ISR_CACHE_PREFIX
  * (isr-cache-bench-http).
  */
 import { exampleDirs, installExample, packLibrary, repoRoot, run, startServer } from '../next/tooling/prepare.mjs'
 
 const dir = exampleDirs.hono
-const duration = Number(process.env.BENCH_DURATION ?? 10)
+const duration = Number(process.env.BENCH_DURATION ?? 5)
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50)
-const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
+const rounds = Number(process.env.BENCH_ROUNDS ?? 5)
 const port = Number(process.env.BENCH_PORT ?? 3200)
 
 await run('npm', ['run', 'build'], { cwd: repoRoot })

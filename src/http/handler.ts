@@ -4,7 +4,7 @@
  * Response. Freshness, single-flight, leases, timeouts and stale-if-error are the core's; this file only
  * decides what a request's key is, what its render may see, and what of the answer may be stored.
  */
-import type { GetOrSetResult, IsrCache, RegenerateContext } from '../cache.js'
+import type { GetOrSetOptions, GetOrSetResult, IsrCache, RegenerateContext } from '../cache.js'
 import { IsrCacheError } from '../errors.js'
 import { checkKnown, checkPath } from '../validate.js'
 import { readLimited, teeBody } from './body.js'
@@ -166,6 +166,34 @@ export function createIsrHandler(options: IsrHandlerOptions): IsrHandler {
   const ageOf = (lastModified: number): number => Math.max(0, Math.floor((now() - lastModified) / 1000))
   const policy: PolicySettings = { statuses: new Set(statuses), vary: new Set(varyNames), maxBodyBytes }
 
+  /** What a pathname's requests share, worked out once per pathname (bounded): its rule, entry path and getOrSet options. */
+  interface RouteOf {
+    rule: RouteRule | false | undefined
+    path: string | undefined
+    getOrSetOptions: GetOrSetOptions | undefined
+  }
+  const byPathname = new Map<string, RouteOf>()
+  function routeOf(pathname: string): RouteOf {
+    let found = byPathname.get(pathname)
+    if (found !== undefined) return found
+    const rule = routes.match(pathname)
+    const path = entryPath(pathname)
+    let getOrSetOptions: GetOrSetOptions | undefined
+    if (rule && path !== undefined) {
+      // Only the options that are set: getOrSet checks each one it is given, on every call.
+      getOrSetOptions = { path }
+      if (rule.tags !== undefined && rule.tags.length > 0) getOrSetOptions.tags = rule.tags
+      if (rule.revalidate !== undefined) getOrSetOptions.revalidate = rule.revalidate
+      if (rule.expire !== undefined) getOrSetOptions.expire = rule.expire
+      if (softTimeout !== undefined) getOrSetOptions.softTimeout = softTimeout
+      if (hardTimeout !== undefined) getOrSetOptions.hardTimeout = hardTimeout
+    }
+    found = { rule, path, getOrSetOptions }
+    if (byPathname.size >= 10_000) byPathname.clear()
+    byPathname.set(pathname, found)
+    return found
+  }
+
   /** Stores a render replacing whatever is there (bypass, header opt-in): streamed to the visitor meanwhile. */
   function storeAndStream(request: Request, response: Response, decision: Decision, key: string, path: string, state: IsrCacheHeader): Response {
     if (!decision.store) {
@@ -217,7 +245,7 @@ export function createIsrHandler(options: IsrHandlerOptions): IsrHandler {
   }
 
   /** A route with a rule: one `getOrSet`, whose miss streams to the request that rendered it. */
-  async function ruled(request: Request, rule: RouteRule, key: string, path: string, render: Render): Promise<Response> {
+  async function ruled(request: Request, rule: RouteRule, key: string, path: string, getOrSetOptions: GetOrSetOptions, render: Render): Promise<Response> {
     type Outcome = { result: GetOrSetResult<StoredResponse> } | { error: unknown } | { response: Response }
     // Settled by whichever comes first: getOrSet's answer, or this request's own render (a streamed MISS).
     let settle!: (outcome: Outcome) => void
@@ -254,7 +282,7 @@ export function createIsrHandler(options: IsrHandlerOptions): IsrHandler {
       return toStored(response, body)
     }
     cache
-      .getOrSet<StoredResponse>(key, produce, { path, tags: rule.tags, revalidate: rule.revalidate, expire: rule.expire, softTimeout, hardTimeout })
+      .getOrSet<StoredResponse>(key, produce, getOrSetOptions)
       .then(
         (result) => settle({ result }),
         (error: unknown) => settle({ error }),
@@ -280,14 +308,13 @@ export function createIsrHandler(options: IsrHandlerOptions): IsrHandler {
     const method = request.method
     if (method !== 'GET' && method !== 'HEAD') return render(request)
     const url = new URL(request.url)
-    const rule = routes.match(url.pathname)
+    const { rule, path, getOrSetOptions } = routeOf(url.pathname)
     if (rule === false) return render(request)
     if (previewCookie !== false && hasCookie(request.headers.get('cookie'), previewCookie)) {
       const response = asVisitor(await render(request), 'BYPASS')
       response.headers.set('cache-control', 'private, no-store')
       return response
     }
-    const path = entryPath(url.pathname)
     const key = cacheKey(url, rule?.allowQuery, varyNames, request.headers)
     if (path === undefined || key.length > 4096) return render(request)
 
@@ -295,7 +322,7 @@ export function createIsrHandler(options: IsrHandlerOptions): IsrHandler {
       const response = await render(internalRequest(request))
       return storeAndStream(request, response, decide(response, rule, policy), key, path, 'BYPASS')
     }
-    if (rule !== undefined) return ruled(request, rule, key, path, render)
+    if (rule !== undefined) return ruled(request, rule, key, path, getOrSetOptions!, render)
 
     // No rule: the response may opt in by its headers. Known entries are served; a miss is rendered for
     // this request alone (coalescing routes that may never be cached would queue them behind each other).
