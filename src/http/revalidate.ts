@@ -56,27 +56,27 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
   })
 }
 
-/** Validates the tags or paths given in a field: an array of strings (a lone string is taken as one). */
+/** Validates the tags or paths given in a field: an array of strings, each passing `check`. */
 function stringList(field: string, value: unknown, check: (item: string) => boolean, what: string): string[] {
-  const list = typeof value === 'string' ? [value] : value
-  if (!Array.isArray(list) || list.some((item) => typeof item !== 'string' || !check(item))) {
+  if (!Array.isArray(value) || value.some((item) => typeof item !== 'string' || !check(item))) {
     throw new Refused(400, `${field} must be an array of ${what}`, field)
   }
-  return list as string[]
+  return value as string[]
 }
 
 const validTag = (tag: string) => tag.length > 0 && tag.length <= 256 && !CONTROL.test(tag)
 const validPath = (path: string) => path.startsWith('/') && path.length <= 2048 && !CONTROL.test(path) && !path.includes('?') && !path.includes('#')
 
-function expireOf(value: unknown, field = 'expire'): number | undefined {
-  if (value === undefined || value === null || value === '') return undefined
-  const number = typeof value === 'string' && /^\d+(\.\d+)?$/.test(value) ? Number(value) : value
-  if (typeof number !== 'number' || !Number.isFinite(number) || number < 0) throw new Refused(400, `${field} must be a number of seconds (0 or more)`, field)
+/** `expire` from the JSON body (a number) or the query (a decimal string). */
+function expireOf(value: unknown, fromQuery: boolean): number | undefined {
+  if (value === undefined || (fromQuery && value === '')) return undefined
+  const number = fromQuery && typeof value === 'string' && /^\d+(\.\d+)?$/.test(value) ? Number(value) : value
+  if (typeof number !== 'number' || !Number.isFinite(number) || number < 0) throw new Refused(400, 'expire must be a number of seconds (0 or more)', 'expire')
   return number
 }
 
 function typeOf(value: unknown): 'page' | 'layout' | undefined {
-  if (value === undefined || value === null || value === '') return undefined
+  if (value === undefined) return undefined
   if (value !== 'page' && value !== 'layout') throw new Refused(400, 'type must be "page" (the path only) or "layout" (the path and everything below it)', 'type')
   return value
 }
@@ -163,7 +163,7 @@ export function createRevalidationHandler(options: RevalidationHandlerOptions): 
       ...stringList('path', query.getAll('path'), validPath, 'URL paths starting with "/", without query or fragment'),
     ]
     const type = typeOf(body.type) ?? typeOf(query.get('type') ?? undefined)
-    const expire = body.expire !== undefined ? expireOf(body.expire) : expireOf(query.get('expire') ?? undefined)
+    const expire = body.expire !== undefined ? expireOf(body.expire, false) : expireOf(query.get('expire') ?? undefined, true)
     const uniqueTags = [...new Set(tags)]
     const uniquePaths = [...new Set(paths)]
     if (uniqueTags.length === 0 && uniquePaths.length === 0) throw new Refused(400, 'nothing to revalidate: give tags and/or paths', 'tags')
