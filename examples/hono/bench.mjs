@@ -11,7 +11,9 @@
  * Each is warmed for 2 s, then measured with autocannon; the three take turns, BENCH_ROUNDS times, in a
  * different order each round. Figures are medians over the rounds, ratios the medians of per-round ratios.
  * The last line printed is JSON: {"httpHitRpsVsMap", "httpHitRpsVsUncached", "p99MsIsrCache", "p99MsMap",
- * "p99MsUncached", …}.
+ * "p99MsUncached", …}, and the same ratios in server CPU time per request (`httpHitCpuVsMap`: map's CPU per
+ * request ÷ isr-cache's, so ≥ 1 means isr-cache costs no more), which other load on a shared machine
+ * distorts far less than requests per second.
  *
  * Environment: BENCH_DURATION (seconds per measurement, 5), BENCH_CONNECTIONS (50), BENCH_ROUNDS (5),
  * BENCH_PORT (3200), ISR_CACHE_STORE (default: in memory; e.g. redis://127.0.0.1:6379), ISR_CACHE_PREFIX
@@ -52,13 +54,20 @@ async function measure(name) {
   await first.arrayBuffer()
   if (first.status !== 200) throw new Error(`${name}: ${url} answered ${first.status}`)
   await load(url, 2)
+  const cpu = async () => {
+    const usage = await (await fetch(`${server.url}/__map/__cpu`)).json()
+    return usage.user + usage.system
+  }
+  const cpuBefore = await cpu()
   const result = await load(url, duration)
+  const cpuUs = (await cpu()) - cpuBefore
   const after = await fetch(url)
   const body = await after.text()
   const summary = {
     rps: Math.round(result.requests.average),
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
+    cpuUsPerRequest: Math.round((cpuUs / result.requests.total) * 10) / 10,
     errors: result.errors + result.timeouts + result.non2xx,
     bytes: Buffer.byteLength(body),
     cache: after.headers.get('x-isr-cache'),
@@ -86,6 +95,7 @@ try {
     rps: median(runs[name].map((r) => r.rps)),
     p50Ms: median(runs[name].map((r) => r.p50Ms)),
     p99Ms: median(runs[name].map((r) => r.p99Ms)),
+    cpuUsPerRequest: median(runs[name].map((r) => r.cpuUsPerRequest)),
     rpsPerRound: runs[name].map((r) => r.rps),
   })
   const ratio = (a, b) => round2(median(runs[a].map((r, i) => r.rps / runs[b][i].rps)))
@@ -107,6 +117,9 @@ try {
       p99MsIsrCache: isrCache.p99Ms,
       p99MsMap: map.p99Ms,
       p99MsUncached: uncached.p99Ms,
+      // The same comparison in server CPU time per request (less sensitive to other load on the machine).
+      httpHitCpuVsMap: round2(map.cpuUsPerRequest / isrCache.cpuUsPerRequest),
+      httpHitCpuVsUncached: round2(uncached.cpuUsPerRequest / isrCache.cpuUsPerRequest),
     }),
   )
 } finally {
