@@ -19,6 +19,7 @@
  * BENCH_PORT (3200), ISR_CACHE_STORE (default: in memory; e.g. redis://127.0.0.1:6379), ISR_CACHE_PREFIX
  * (isr-cache-bench-http).
  */
+import { figures, round2, rpsRatio } from '../next/tooling/bench-stats.mjs'
 import { exampleDirs, installExample, packLibrary, repoRoot, run, startServer } from '../next/tooling/prepare.mjs'
 
 const dir = exampleDirs.hono
@@ -78,30 +79,17 @@ async function measure(name) {
   return summary
 }
 
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
-}
-const round2 = (value) => Math.round(value * 100) / 100
-
 try {
   const names = Object.keys(paths)
   const runs = Object.fromEntries(names.map((name) => [name, []]))
   for (let round = 0; round < rounds; round++) {
     for (const name of names.map((_, i) => names[(i + round) % names.length])) runs[name].push(await measure(name))
   }
-  const figures = (name) => ({
-    rps: median(runs[name].map((r) => r.rps)),
-    p50Ms: median(runs[name].map((r) => r.p50Ms)),
-    p99Ms: median(runs[name].map((r) => r.p99Ms)),
-    cpuUsPerRequest: median(runs[name].map((r) => r.cpuUsPerRequest)),
-    rpsPerRound: runs[name].map((r) => r.rps),
-  })
-  const ratio = (a, b) => round2(median(runs[a].map((r, i) => r.rps / runs[b][i].rps)))
-  const isrCache = figures('isrCache')
-  const map = figures('map')
-  const uncached = figures('uncached')
+  const fields = ['rps', 'p50Ms', 'p99Ms', 'cpuUsPerRequest']
+  const ratio = (a, b) => rpsRatio(runs[a], runs[b])
+  const isrCache = figures(runs.isrCache, fields)
+  const map = figures(runs.map, fields)
+  const uncached = figures(runs.uncached, fields)
   console.log(
     JSON.stringify({
       page: paths.isrCache,

@@ -9,7 +9,7 @@
  * ISR_CACHE_STORE (e.g. redis://127.0.0.1:6379), ISR_CACHE_PREFIX, REVALIDATE (10).
  */
 import { randomBytes } from 'node:crypto'
-import { exampleDirs, installExample, packLibrary, run, repoRoot, startServer } from '../next/tooling/prepare.mjs'
+import { exampleDirs, installExample, packLibrary, repoRoot, run, serveUntilStopped, startServer } from '../next/tooling/prepare.mjs'
 import { startUpstream } from '../next/tooling/upstream.mjs'
 
 const dir = exampleDirs.hono
@@ -31,23 +31,10 @@ const server = await startServer(dir, {
   env: { PORT: String(port), UPSTREAM_URL: upstream.url, ISR_CACHE_SECRET: secret },
   echo: true,
 })
-console.log(`
-  App:       ${server.url}   (try ${server.url}/isr and reload: the render id stays until ${process.env.REVALIDATE ?? 10} s have passed)
-  Store:     ${process.env.ISR_CACHE_STORE ?? 'in memory (set ISR_CACHE_STORE=redis://… for Redis)'}
-  Upstream:  ${upstream.url}/posts
-  Change the posts, then purge:
-    curl -X PUT -d '{"version":"v2","title":"Edited"}' ${upstream.url}/posts
-    curl -X POST -H 'authorization: Bearer ${secret}' '${server.url}/api/revalidate?tag=posts'
-  Ctrl-C stops.
-`)
-
-let stopping = false
-async function shutdown() {
-  if (stopping) return
-  stopping = true
-  await server.stop()
-  await upstream.close()
-  process.exit(0)
-}
-process.on('SIGINT', shutdown)
-process.on('SIGTERM', shutdown)
+serveUntilStopped({
+  server,
+  upstream,
+  try: `try ${server.url}/isr and reload: the render id stays until ${process.env.REVALIDATE ?? 10} s have passed`,
+  store: process.env.ISR_CACHE_STORE ?? 'in memory (set ISR_CACHE_STORE=redis://… for Redis)',
+  purge: `curl -X POST -H 'authorization: Bearer ${secret}' '${server.url}/api/revalidate?tag=posts'`,
+})

@@ -220,14 +220,18 @@ export function createIsrHandler(options: IsrHandlerOptions): IsrHandler {
       .catch(() => {}) // reported by the core
   }
 
-  /** Renders a stale entry again, cookie-less; what may not be stored anymore is dropped, a 5xx keeps it (stale-if-error). */
-  async function regenerateInBackground(request: Request, key: string, rule: RouteRule | undefined, render: Render, context: RegenerateContext<StoredResponse>): Promise<StoredResponse> {
-    let response: Response
+  /** The render of a cacheable page: cookie-less, and an error it throws marked as the app's own. */
+  async function renderCacheable(request: Request, render: Render): Promise<Response> {
     try {
-      response = await render(internalRequest(request))
+      return await render(internalRequest(request))
     } catch (error) {
       throw new RenderFailed(error)
     }
+  }
+
+  /** Renders a stale entry again, cookie-less; what may not be stored anymore is dropped, a 5xx keeps it (stale-if-error). */
+  async function regenerateInBackground(request: Request, key: string, rule: RouteRule | undefined, render: Render, context: RegenerateContext<StoredResponse>): Promise<StoredResponse> {
+    const response = await renderCacheable(request, render)
     const decision = decide(response, rule, policy)
     if (!decision.store) {
       await response.body?.cancel().catch(() => {})
@@ -255,15 +259,11 @@ export function createIsrHandler(options: IsrHandlerOptions): IsrHandler {
     const produce = async (context: RegenerateContext<StoredResponse>): Promise<StoredResponse> => {
       if (context.staleValue !== undefined) return regenerateInBackground(request, key, rule, render, context)
       rendered = true
-      let response: Response
-      try {
-        response = await render(internalRequest(request))
-      } catch (error) {
-        throw new RenderFailed(error)
-      }
+      const response = await renderCacheable(request, render)
       const decision = decide(response, rule, policy)
       if (!decision.store) {
         // This request gets its render as it is; the requests waiting on it render for themselves.
+        if (request.method === 'HEAD') void response.body?.cancel().catch(() => {})
         answer(asVisitor(response, 'MISS', request.method === 'HEAD' ? null : response.body))
         throw new NotStored(decision.reason)
       }

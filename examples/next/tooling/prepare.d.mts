@@ -66,3 +66,11 @@ export function startServer(
     echo?: boolean
   },
 ): Promise<NextServer>
+/** Prints where the app, store and upstream are and how to purge; stops both on Ctrl-C or SIGTERM. */
+export function serveUntilStopped(options: {
+  server: NextServer
+  upstream: { url: string; close(): Promise<void> }
+  try: string
+  store: string
+  purge: string
+}): void

@@ -311,3 +311,29 @@ export async function startServer(appDir, { args, port, env, ready, name = 'serv
     kill: () => signal('SIGKILL', 0),
   }
 }
+
+/**
+ * The end of an example's run script: prints where the app, its store and its upstream are and how to
+ * purge, then stops the server and the upstream on Ctrl-C or SIGTERM.
+ */
+export function serveUntilStopped({ server, upstream, try: hint, store, purge }) {
+  console.log(`
+  App:       ${server.url}   (${hint})
+  Store:     ${store}
+  Upstream:  ${upstream.url}/posts
+  Change the posts, then purge:
+    curl -X PUT -d '{"version":"v2","title":"Edited"}' ${upstream.url}/posts
+    ${purge}
+  Ctrl-C stops.
+`)
+  let stopping = false
+  async function shutdown() {
+    if (stopping) return
+    stopping = true
+    await server.stop()
+    await upstream.close()
+    process.exit(0)
+  }
+  process.on('SIGINT', shutdown)
+  process.on('SIGTERM', shutdown)
+}
