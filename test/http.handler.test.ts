@@ -197,10 +197,12 @@ describe('createIsrHandler', () => {
     expect(await (await isr(get('/'), app.render)).text()).toBe('ok 2')
     failing = true
     advance(61)
+    const errorsBefore = cache.stats().regenerationErrors
     const stale = await isr(get('/'), app.render)
     expect([stale.headers.get('x-isr-cache'), await stale.text()]).toEqual(['STALE', 'ok 2'])
-    await waitUntil(() => app.count === 3)
-    await new Promise((r) => setTimeout(r, 10))
+    // The background render answered 500: a regeneration error for the core, which keeps the stale entry.
+    await waitUntil(() => cache.stats().regenerationErrors === errorsBefore + 1)
+    expect(app.count).toBe(3)
     const still = await isr(get('/'), app.render)
     expect([still.status, await still.text()]).toEqual([200, 'ok 2'])
     await cache.close()
@@ -213,6 +215,32 @@ describe('createIsrHandler', () => {
     // Nothing was stored: the next request renders.
     const app = counted()
     expect(await (await isr(get('/'), app.render)).text()).toBe('render 1')
+    await cache.close()
+  })
+
+  it('hardTimeout: a request waiting on a missing page too long gets a 504; the render goes on and is stored', async () => {
+    const { isr, cache } = setup({ hardTimeout: 0.05 })
+    let release!: () => void
+    const held = new Promise<void>((resolve) => (release = resolve))
+    const app = counted(async (_r, n) => {
+      await held
+      return new Response(`render ${n}`)
+    })
+    const timedOut = await isr(get('/'), app.render)
+    expect([timedOut.status, timedOut.headers.get('x-isr-cache')]).toEqual([504, 'MISS'])
+    release()
+    await waitUntil(async () => (await cache.get('/')) !== undefined)
+    expect(await (await isr(get('/'), app.render)).text()).toBe('render 1')
+    await cache.close()
+  })
+
+  it('softTimeout: a stale page whose regeneration lands in time is answered fresh', async () => {
+    const { isr, cache, advance } = setup({ softTimeout: 5 })
+    const app = counted()
+    await (await isr(get('/'), app.render)).text()
+    advance(61)
+    const fresh = await isr(get('/'), app.render)
+    expect([fresh.headers.get('x-isr-cache'), await fresh.text()]).toEqual(['MISS', 'render 2'])
     await cache.close()
   })
 
