@@ -6,6 +6,7 @@ export default defineConfig({
     index: 'src/index.ts',
     testing: 'src/testing.ts',
     next: 'adapters/next/index.ts',
+    http: 'src/http/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

@@ -162,6 +162,11 @@ export interface RegenerateContext<T> {
   key: string
   /** The stale value being replaced, if any. */
   staleValue: T | undefined
+  /**
+   * Set by the regenerate function to replace getOrSet's `tags`, `revalidate` and `expire` for the value
+   * it returns, when only the regeneration knows them (an HTTP response's own cache headers).
+   */
+  entryOptions?: Pick<EntryOptions, 'tags' | 'revalidate' | 'expire'>
 }
 
 export type IsrCacheEvent =
@@ -871,8 +876,9 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
       const startedAt = now()
       stats.regenerations += 1
       let value: T
+      const context: RegenerateContext<T> = { key, staleValue: stale?.value as T | undefined }
       try {
-        value = await produce({ key, staleValue: stale?.value as T | undefined })
+        value = await produce(context)
       } catch (error) {
         stats.regenerationErrors += 1
         const failures = (backoff.get(key)?.failures ?? 0) + 1
@@ -890,7 +896,7 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
       backoff.delete(key)
       emit({ type: 'regenerate', key, background, ok: true, durationMs: now() - startedAt })
       // lastModified is when the regeneration started: data fetched by it may predate a purge issued meanwhile.
-      const held = entryFrom(value, input, startedAt)
+      const held = entryFrom(value, context.entryOptions === undefined ? input : { ...input, ...context.entryOptions }, startedAt)
       try {
         return { held, kept: await keep(held) }
       } catch (error) {

@@ -19,6 +19,7 @@ const expected: Record<string, string[]> = {
   '.': ['IsrCacheError', 'createIsrCache'],
   './testing': ['runStoreConformance'],
   './next': ['createNextCacheHandler', 'createNextUseCacheHandler'],
+  './http': ['createIsrHandler', 'createRevalidationHandler'],
 }
 
 const subpaths = Object.keys(pkg.exports).filter((path) => path !== './package.json')
@@ -52,6 +53,23 @@ describe('package exports', () => {
       expect(result.status).toBe('miss')
       expect(Buffer.isBuffer((await cache.get<{ bytes: Buffer }>('k'))?.value.bytes)).toBe(true)
       expect(() => createIsrCache({ store: 'nope://' })).toThrow(IsrCacheError)
+      await cache.close()
+    }
+  })
+
+  it('isr-cache/http serves a MISS then a HIT in ESM and CJS', async () => {
+    const esm = (await import('isr-cache/http')) as typeof import('../src/http/index.js')
+    const cjs = require('isr-cache/http') as typeof import('../src/http/index.js')
+    const { createIsrCache } = require('isr-cache') as typeof import('../src/index.js')
+    for (const { createIsrHandler } of [esm, cjs]) {
+      const cache = createIsrCache()
+      const isr = createIsrHandler({ cache, routes: { '/': { revalidate: 60 } } })
+      let renders = 0
+      const render = () => new Response(`render ${++renders}`)
+      const first = await isr(new Request('http://localhost/'), render)
+      expect([first.headers.get('x-isr-cache'), await first.text()]).toEqual(['MISS', 'render 1'])
+      const second = await isr(new Request('http://localhost/'), render)
+      expect([second.headers.get('x-isr-cache'), await second.text()]).toEqual(['HIT', 'render 1'])
       await cache.close()
     }
   })

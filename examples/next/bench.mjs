@@ -26,6 +26,7 @@
  */
 import { existsSync, readdirSync, rmSync } from 'node:fs'
 import { basename, join } from 'node:path'
+import { figures, rpsRatio } from './tooling/bench-stats.mjs'
 import { exampleDirs, prepareApp, startNext } from './tooling/prepare.mjs'
 import { startUpstream } from './tooling/upstream.mjs'
 
@@ -90,13 +91,6 @@ async function measure(name, env) {
   }
 }
 
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
-}
-const round2 = (value) => Math.round(value * 100) / 100
-
 try {
   const runs = Object.fromEntries(Object.keys(setups).map((name) => [name, []]))
   for (let round = 0; round < rounds; round++) {
@@ -105,16 +99,10 @@ try {
     const order = names.map((_, i) => names[(i + round) % names.length])
     for (const name of order) runs[name].push(await measure(name, setups[name]))
   }
-  const figures = (name) => ({
-    rps: median(runs[name].map((run) => run.rps)),
-    p50Ms: median(runs[name].map((run) => run.p50Ms)),
-    p99Ms: median(runs[name].map((run) => run.p99Ms)),
-    rpsPerRound: runs[name].map((run) => run.rps),
-  })
-  const ratio = (a, b) => round2(median(runs[a].map((run, i) => run.rps / runs[b][i].rps)))
-  const builtin = figures('builtin')
-  const map = figures('map')
-  const isrCache = figures('isrCache')
+  const ratio = (a, b) => rpsRatio(runs[a], runs[b])
+  const builtin = figures(runs.builtin)
+  const map = figures(runs.map)
+  const isrCache = figures(runs.isrCache)
   console.log(
     JSON.stringify({
       page: path,

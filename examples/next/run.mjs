@@ -8,7 +8,7 @@
  * ISR_CACHE_STORE (e.g. redis://127.0.0.1:6379), ISR_CACHE_PREFIX.
  */
 import { randomBytes } from 'node:crypto'
-import { exampleDirs, prepareApp, startNext } from './tooling/prepare.mjs'
+import { exampleDirs, prepareApp, serveUntilStopped, startNext } from './tooling/prepare.mjs'
 import { startUpstream } from './tooling/upstream.mjs'
 
 const dir = exampleDirs.next
@@ -22,23 +22,10 @@ console.log(`[example] install ${install.ran ? `${install.ms} ms` : 'reused'}, b
 
 const upstream = await startUpstream({ port: upstreamPort })
 const server = await startNext(dir, { port, env: { UPSTREAM_URL: upstream.url, REVALIDATE_SECRET: secret }, echo: true })
-console.log(`
-  App:       ${server.url}   (try ${server.url}/isr and reload: the render id stays until 5 s have passed)
-  Store:     ${process.env.ISR_CACHE_STORE ?? 'SQLite file under .next/cache/ (set ISR_CACHE_STORE=redis://… for Redis)'}
-  Upstream:  ${upstream.url}/posts
-  Change the posts, then purge:
-    curl -X PUT -d '{"version":"v2","title":"Edited"}' ${upstream.url}/posts
-    curl -X POST -H 'x-revalidate-secret: ${secret}' '${server.url}/api/revalidate?tag=posts&profile=max'
-  Ctrl-C stops.
-`)
-
-let stopping = false
-async function shutdown() {
-  if (stopping) return
-  stopping = true
-  await server.stop()
-  await upstream.close()
-  process.exit(0)
-}
-process.on('SIGINT', shutdown)
-process.on('SIGTERM', shutdown)
+serveUntilStopped({
+  server,
+  upstream,
+  try: `try ${server.url}/isr and reload: the render id stays until 5 s have passed`,
+  store: process.env.ISR_CACHE_STORE ?? 'SQLite file under .next/cache/ (set ISR_CACHE_STORE=redis://… for Redis)',
+  purge: `curl -X POST -H 'x-revalidate-secret: ${secret}' '${server.url}/api/revalidate?tag=posts&profile=max'`,
+})

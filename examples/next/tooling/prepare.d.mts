@@ -1,5 +1,5 @@
 export const repoRoot: string
-export const exampleDirs: { next: string; next15: string }
+export const exampleDirs: { next: string; next15: string; hono: string }
 
 export interface Library {
   /** Absolute path of the isr-cache tarball. */
@@ -31,7 +31,7 @@ export function packLibrary(options?: {
   /** Run the package's `prepack` script (which builds dist/); default false (`--ignore-scripts`). */
   prepack?: boolean
 }): Promise<Library>
-export function installExample(appDir: string, library: Library, options?: { log?: Log; echo?: boolean }): Promise<StepResult>
+export function installExample(appDir: string, library: Library, options?: { log?: Log; echo?: boolean; sentinel?: string }): Promise<StepResult>
 export function buildInputs(appDir: string, library: Library): string
 export function buildExample(
   appDir: string,
@@ -63,3 +63,24 @@ export function startNext(
   appDir: string,
   options: { port: number; env?: Record<string, string | undefined>; name?: string; log?: Log; readyTimeoutMs?: number; echo?: boolean },
 ): Promise<NextServer>
+export function startServer(
+  appDir: string,
+  options: {
+    args: string[]
+    port: number
+    ready: RegExp
+    env?: Record<string, string | undefined>
+    name?: string
+    log?: Log
+    readyTimeoutMs?: number
+    echo?: boolean
+  },
+): Promise<NextServer>
+/** Prints where the app, store and upstream are and how to purge; stops both on Ctrl-C or SIGTERM. */
+export function serveUntilStopped(options: {
+  server: NextServer
+  upstream: { url: string; close(): Promise<void> }
+  try: string
+  store: string
+  purge: string
+}): void

@@ -1,7 +1,8 @@
 /**
  * Packs this checkout of isr-cache, installs the tarball into an example app the way a user installs a
  * package, builds the app and starts `next start` processes. Shared by `run.mjs`, `bench.mjs` and the
- * end-to-end tests (test/support/next-app.ts), for examples/next and examples/next15.
+ * end-to-end tests (test/support/next-app.ts), for examples/next and examples/next15; examples/hono uses
+ * the pack, install and server steps (it has no build).
  *
  * Installs and builds are skipped when their inputs did not change (a hash stored in node_modules and in
  * .next), so re-running the tests locally costs seconds; a clean clone always installs and builds.
@@ -20,6 +21,7 @@ export const repoRoot = resolve(fileURLToPath(new URL('../../../', import.meta.u
 export const exampleDirs = {
   next: join(repoRoot, 'examples', 'next'),
   next15: join(repoRoot, 'examples', 'next15'),
+  hono: join(repoRoot, 'examples', 'hono'),
 }
 
 const INSTALL_MARKER = join('node_modules', '.isr-cache-example-install.json')
@@ -120,9 +122,10 @@ async function retryOnce(step, log) {
  * package.json and lockfile stay as they are). Each step runs only when its input changed. `echo`: npm
  * writes to this terminal (its progress spinner, its summary, any error as it happens), for
  * `npm run example:next`. Install scripts stay in the background: the sqlite3 compile would print
- * hundreds of harmless compiler warnings.
+ * hundreds of harmless compiler warnings. `sentinel`: a package whose absence from node_modules means the
+ * dependencies must be installed again.
  */
-export async function installExample(appDir, library, { log = defaultLog, echo = false } = {}) {
+export async function installExample(appDir, library, { log = defaultLog, echo = false, sentinel = 'next' } = {}) {
   const started = performance.now()
   const markerPath = join(appDir, INSTALL_MARKER)
   const deps = sha256(readFileSync(join(appDir, 'package.json')) + readFileSync(join(appDir, 'package-lock.json')) + process.version)
@@ -133,7 +136,7 @@ export async function installExample(appDir, library, { log = defaultLog, echo =
     // First install.
   }
   let ran = false
-  if (marker.deps !== deps || !existsSync(join(appDir, 'node_modules', 'next', 'package.json'))) {
+  if (marker.deps !== deps || !existsSync(join(appDir, 'node_modules', sentinel, 'package.json'))) {
     // `npm install`, not `npm ci`: with the committed lockfile it installs the same pinned versions, and
     // it does not fail on lockfile entries of other platforms' optional packages (as `npm ci` does here).
     // --include=dev: TypeScript and the types are needed by `next build`, even under NODE_ENV=production.
@@ -235,7 +238,24 @@ function listening(port) {
  * Starts `next start -H 127.0.0.1 -p <port>` in its own process group and resolves once it accepts
  * connections. `echo`: also copy its output to this process's. Always `stop()` it.
  */
-export async function startNext(appDir, { port, env, name = 'next', log = defaultLog, readyTimeoutMs = 60_000, echo = false }) {
+export function startNext(appDir, { port, env, name = 'next', log = defaultLog, readyTimeoutMs = 60_000, echo = false }) {
+  return startServer(appDir, {
+    args: [nextBin(appDir), 'start', '-H', '127.0.0.1', '-p', String(port)],
+    env: nextEnv(env),
+    ready: /\bReady\b/,
+    port,
+    name,
+    log,
+    readyTimeoutMs,
+    echo,
+  })
+}
+
+/**
+ * Starts `node <args>` in `appDir`, in its own process group, and resolves once its output matches `ready`
+ * and `port` accepts connections. `echo`: also copy its output to this process's. Always `stop()` it.
+ */
+export async function startServer(appDir, { args, port, env, ready, name = 'server', log = defaultLog, readyTimeoutMs = 60_000, echo = false }) {
   if (!hooked) {
     hooked = true
     // Last resort (a crashed test run): never leave a server behind.
@@ -244,9 +264,9 @@ export async function startNext(appDir, { port, env, name = 'next', log = defaul
     })
   }
   const started = performance.now()
-  const child = spawn(process.execPath, [nextBin(appDir), 'start', '-H', '127.0.0.1', '-p', String(port)], {
+  const child = spawn(process.execPath, args, {
     cwd: appDir,
-    env: childEnv(nextEnv(env)),
+    env: childEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   })
@@ -272,16 +292,16 @@ export async function startNext(appDir, { port, env, name = 'next', log = defaul
 
   const giveUpAt = performance.now() + readyTimeoutMs
   // "Ready" in its output too: a port taken by someone else in the meantime would also accept connections.
-  while (!/\bReady\b/.test(output) || !(await listening(port))) {
-    if (!running) throw new Error(`${name} (next start on port ${port}) exited at start-up:\n${output}`)
+  while (!ready.test(output) || !(await listening(port))) {
+    if (!running) throw new Error(`${name} (port ${port}) exited at start-up:\n${output}`)
     if (performance.now() > giveUpAt) {
       killGroup(child, 'SIGKILL')
-      throw new Error(`${name} (next start on port ${port}) did not listen within ${readyTimeoutMs} ms:\n${output}`)
+      throw new Error(`${name} (port ${port}) did not listen within ${readyTimeoutMs} ms:\n${output}`)
     }
     await new Promise((r) => setTimeout(r, 50))
   }
   const ms = Math.round(performance.now() - started)
-  log(`${name}: next start ready on http://127.0.0.1:${port} in ${ms} ms`)
+  log(`${name}: ready on http://127.0.0.1:${port} in ${ms} ms`)
 
   async function signal(signalName, graceMs) {
     if (!running) return
@@ -305,4 +325,30 @@ export async function startNext(appDir, { port, env, name = 'next', log = defaul
     /** SIGKILL, and waits for the exit. */
     kill: () => signal('SIGKILL', 0),
   }
+}
+
+/**
+ * The end of an example's run script: prints where the app, its store and its upstream are and how to
+ * purge, then stops the server and the upstream on Ctrl-C or SIGTERM.
+ */
+export function serveUntilStopped({ server, upstream, try: hint, store, purge }) {
+  console.log(`
+  App:       ${server.url}   (${hint})
+  Store:     ${store}
+  Upstream:  ${upstream.url}/posts
+  Change the posts, then purge:
+    curl -X PUT -d '{"version":"v2","title":"Edited"}' ${upstream.url}/posts
+    ${purge}
+  Ctrl-C stops.
+`)
+  let stopping = false
+  async function shutdown() {
+    if (stopping) return
+    stopping = true
+    await server.stop()
+    await upstream.close()
+    process.exit(0)
+  }
+  process.on('SIGINT', shutdown)
+  process.on('SIGTERM', shutdown)
 }

@@ -8,6 +8,12 @@ export interface Upstream {
   /** When each of those renders was reported (epoch ms), in order. */
   renderTimes(route: string): number[]
   resetRenders(): void
+  /** Makes `GET /gate?name=<name>` wait until `openGate(name)`. */
+  closeGate(name: string): void
+  /** Answers every request waiting at the gate, and lets later ones through. */
+  openGate(name: string): void
+  /** How many requests are waiting at a closed gate now. */
+  waiting(name: string): number
   close(): Promise<void>
 }
 export function startUpstream(options?: { port?: number; posts?: unknown }): Promise<Upstream>

@@ -6,6 +6,8 @@
  *   PUT  /posts                  replace it (JSON body)
  *   POST /renders?route=/isr     count one render of a route (the pages call this)
  *   GET  /renders                the counts, e.g. {"/isr": 3}
+ *   GET  /gate?name=x            answers at once, or once a test opens the gate it closed (a render a
+ *                                test holds in the middle: `closeGate('x')`, `waiting('x')`, `openGate('x')`)
  */
 import { createServer } from 'node:http'
 
@@ -15,6 +17,8 @@ export async function startUpstream(options = {}) {
   const renders = new Map()
   /** Epoch ms of each reported render, per route. */
   const renderTimes = new Map()
+  /** Closed gates: name → the answers waiting for it to open. */
+  const gates = new Map()
 
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://upstream')
@@ -43,6 +47,12 @@ export async function startUpstream(options = {}) {
         return send(200, { route, count: renders.get(route) })
       }
       if (url.pathname === '/renders' && req.method === 'GET') return send(200, Object.fromEntries(renders))
+      if (url.pathname === '/gate' && req.method === 'GET') {
+        const waiting = gates.get(url.searchParams.get('name') ?? '')
+        if (waiting === undefined) return send(200, { open: true })
+        waiting.push(() => send(200, { open: true }))
+        return
+      }
       send(404, { error: 'not found' })
     })
   })
@@ -73,6 +83,20 @@ export async function startUpstream(options = {}) {
     resetRenders() {
       renders.clear()
       renderTimes.clear()
+    },
+    /** Makes `GET /gate?name=<name>` wait until `openGate(name)`. */
+    closeGate(name) {
+      if (!gates.has(name)) gates.set(name, [])
+    },
+    /** Answers every request waiting at the gate, and lets later ones through. */
+    openGate(name) {
+      const waiting = gates.get(name) ?? []
+      gates.delete(name)
+      for (const answer of waiting) answer()
+    },
+    /** How many requests are waiting at a closed gate now. */
+    waiting(name) {
+      return gates.get(name)?.length ?? 0
     },
     close() {
       return new Promise((resolve) => {

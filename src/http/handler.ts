@@ -1,0 +1,347 @@
+/**
+ * createIsrHandler: ISR for any `fetch`-style server. It maps a Request to one core call (`getOrSet` for a
+ * route with a rule, `get` for one that may opt in by its headers) and the stored response back to a
+ * Response. Freshness, single-flight, leases, timeouts and stale-if-error are the core's; this file only
+ * decides what a request's key is, what its render may see, and what of the answer may be stored.
+ */
+import type { GetOrSetOptions, GetOrSetResult, IsrCache, RegenerateContext } from '../cache.js'
+import { IsrCacheError } from '../errors.js'
+import { checkKnown, checkPath } from '../validate.js'
+import { readLimited, teeBody } from './body.js'
+import { respondFromStored, toStored, type IsrCacheHeader, type StoredResponse } from './entry.js'
+import { cacheKey } from './key.js'
+import { decide, PRIVATE_REQUEST_HEADERS, withoutDirectives, type Decision, type PolicySettings } from './policy.js'
+import { compileRoutes, type RouteRule, type Routes } from './routes.js'
+import { secretDigest, secretMatches } from './secret.js'
+
+/** The app: renders a Request into a Response (Hono's `app.fetch`, a srvx or Bun `fetch` handler, …). */
+export type Render = (request: Request) => Response | Promise<Response>
+
+/** What `createIsrHandler` returns: answers a request from the cache, or through `render`. */
+export type IsrHandler = (request: Request, render: Render) => Promise<Response>
+
+/** Options of `createIsrHandler`. Durations in seconds. */
+export interface IsrHandlerOptions {
+  /** The cache to store pages in (`createIsrCache(...)`). Required. */
+  cache: IsrCache
+  /**
+   * Route patterns → rules: exact paths, `*` (one segment), `**` (any depth); the most specific match wins.
+   * A rule is `{ revalidate?, expire?, tags?, allowQuery? }`, or `false` to never cache. Routes without a
+   * rule are cached only when their response opts in by its headers (`CDN-Cache-Control: max-age=N` or
+   * `Cache-Control: s-maxage=N`), which costs them one cache lookup per request. Default `{}`.
+   */
+  routes?: Routes
+  /**
+   * A request whose `x-isr-cache-bypass` header equals this token (compared in constant time) is rendered
+   * fresh, cookie-less, and replaces the stored entry (`x-isr-cache: BYPASS`). Default: off.
+   */
+  bypassToken?: string
+  /**
+   * Name of the preview / draft-mode cookie: a request carrying it is rendered with its cookies, never
+   * stored and never served from the cache (`x-isr-cache: BYPASS`, `Cache-Control: private, no-store`).
+   * Default `'__prerender_bypass'` (Next.js's draft-mode cookie); `false` turns it off.
+   */
+  previewCookie?: string | false
+  /** Bodies larger than this many bytes are not stored (they are still served, streamed). Default 10 MiB. */
+  maxBodyBytes?: number
+  /** Response statuses that may be stored. Default `[200]`. */
+  statuses?: number[]
+  /**
+   * Request headers that select a variant (e.g. `['accept-language']`): they become part of every key, and a
+   * response may then `Vary` on them. A response that varies on any other header (but `Accept-Encoding` for
+   * an unencoded body) is not stored. `cookie` and `authorization` are refused. Default `[]`.
+   */
+  vary?: string[]
+  /** Seconds to wait for the regeneration of a stale page before serving it stale (the core's `softTimeout`). Default: serve stale at once. */
+  softTimeout?: number
+  /** Seconds a request waits for a missing page's render before getting a 504 (the core's `hardTimeout`; the render goes on and is stored). Default: wait. */
+  hardTimeout?: number
+  /** The clock for `Age`, in epoch ms: pass the cache's own if you gave it one. Default `Date.now`. */
+  now?: () => number
+}
+
+const OPTION_NAMES = ['cache', 'routes', 'bypassToken', 'previewCookie', 'maxBodyBytes', 'statuses', 'vary', 'softTimeout', 'hardTimeout', 'now']
+const TEN_MIB = 10 * 1024 * 1024
+
+/** Thrown by a regeneration whose render must not be stored; waiters then render for themselves. */
+class NotStored extends Error {
+  constructor(readonly reason: string) {
+    super(`not stored: ${reason}`)
+  }
+}
+/** Thrown by a regeneration whose render threw; carries the app's own error. */
+class RenderFailed extends Error {
+  constructor(readonly error: unknown) {
+    super('the render threw', { cause: error })
+  }
+}
+
+function optionError(message: string): IsrCacheError {
+  return new IsrCacheError('E_INVALID_OPTION', `createIsrHandler: ${message}`)
+}
+
+function positiveSeconds(name: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw optionError(`option ${name} must be a number of seconds greater than 0; got ${String(value)}`)
+  return value
+}
+
+/** Whether the Cookie header holds a cookie of this name. */
+function hasCookie(header: string | null, name: string): boolean {
+  if (header === null) return false
+  for (const pair of header.split(';')) {
+    const eq = pair.indexOf('=')
+    if ((eq === -1 ? pair : pair.slice(0, eq)).trim() === name) return true
+  }
+  return false
+}
+
+/** The request a cacheable render gets: a GET of the same URL, without the visitor's credentials or conditions. */
+function internalRequest(request: Request): Request {
+  const headers = new Headers(request.headers)
+  for (const name of PRIVATE_REQUEST_HEADERS) headers.delete(name)
+  return new Request(request.url, { method: 'GET', headers })
+}
+
+/** The entry path of a pathname (normalized as the core does), or undefined where the core would refuse it. */
+function entryPath(pathname: string): string | undefined {
+  try {
+    return checkPath(pathname)
+  } catch {
+    return undefined
+  }
+}
+
+/** A fresh render as the visitor gets it: directives addressed to this cache removed, `x-isr-cache` added. */
+function asVisitor(response: Response, state: IsrCacheHeader, body: ReadableStream<Uint8Array> | null = response.body): Response {
+  const headers = withoutDirectives(response.headers)
+  headers.set('x-isr-cache', state)
+  headers.set('age', '0')
+  return new Response(body, { status: response.status, statusText: response.statusText, headers })
+}
+
+function entryOptions(decision: Extract<Decision, { store: true }>) {
+  return { tags: decision.tags, revalidate: decision.revalidate, expire: decision.expire }
+}
+
+
+/**
+ * Creates the ISR handler: `isr(request, render)` answers GET and HEAD from the cache (HIT, STALE while one
+ * background regeneration runs, or MISS streamed from one render shared by concurrent requests) and passes
+ * every other request, and every response that opts in neither by a route rule nor by its headers, through
+ * untouched. Throws `IsrCacheError` `E_INVALID_OPTION` for bad options.
+ */
+export function createIsrHandler(options: IsrHandlerOptions): IsrHandler {
+  if (typeof options !== 'object' || options === null) throw optionError('pass an options object: createIsrHandler({ cache, routes })')
+  checkKnown(options as unknown as Record<string, unknown>, OPTION_NAMES, 'createIsrHandler', 'E_INVALID_OPTION')
+  const cache = options.cache
+  if (typeof cache?.getOrSet !== 'function' || typeof cache?.get !== 'function' || typeof cache?.set !== 'function') {
+    throw optionError('option cache must be an isr-cache instance: createIsrHandler({ cache: createIsrCache(...) })')
+  }
+  const routes = compileRoutes(options.routes)
+  const bypassToken = options.bypassToken
+  if (bypassToken !== undefined && typeof bypassToken !== 'string') throw optionError('option bypassToken must be a string (or undefined: no bypass)')
+  // An empty token (an unset environment variable) means no bypass, never "an empty header bypasses".
+  const bypassDigest = bypassToken ? secretDigest(bypassToken) : undefined
+  const previewCookie = options.previewCookie ?? '__prerender_bypass'
+  if (previewCookie !== false && (typeof previewCookie !== 'string' || previewCookie === '')) throw optionError('option previewCookie must be a cookie name, or false')
+  const maxBodyBytes = options.maxBodyBytes ?? TEN_MIB
+  if (typeof maxBodyBytes !== 'number' || !Number.isInteger(maxBodyBytes) || maxBodyBytes < 0) throw optionError(`option maxBodyBytes must be a whole number of bytes; got ${String(maxBodyBytes)}`)
+  const statuses = options.statuses ?? [200]
+  if (!Array.isArray(statuses) || statuses.some((status) => !Number.isInteger(status) || status < 200 || status > 599)) {
+    throw optionError('option statuses must be an array of HTTP statuses, e.g. [200, 404]')
+  }
+  const vary = options.vary ?? []
+  if (!Array.isArray(vary) || vary.some((name) => typeof name !== 'string' || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name))) {
+    throw optionError("option vary must be an array of request header names, e.g. ['accept-language']")
+  }
+  const varyNames = [...new Set(vary.map((name) => name.toLowerCase()))].sort()
+  if (varyNames.includes('cookie') || varyNames.includes('authorization')) {
+    throw optionError('option vary cannot hold cookie or authorization: a cached render never sees them (render those pages uncached with a rule of false)')
+  }
+  const softTimeout = positiveSeconds('softTimeout', options.softTimeout)
+  const hardTimeout = positiveSeconds('hardTimeout', options.hardTimeout)
+  const now = options.now ?? Date.now
+  if (typeof now !== 'function') throw optionError('option now must be a function returning epoch milliseconds')
+  const ageOf = (lastModified: number): number => Math.max(0, Math.floor((now() - lastModified) / 1000))
+  const policy: PolicySettings = { statuses: new Set(statuses), vary: new Set(varyNames), maxBodyBytes }
+
+  /** What a pathname's requests share, worked out once per pathname (bounded): its rule, entry path and getOrSet options. */
+  interface RouteOf {
+    rule: RouteRule | false | undefined
+    path: string | undefined
+    getOrSetOptions: GetOrSetOptions | undefined
+  }
+  const byPathname = new Map<string, RouteOf>()
+  function routeOf(pathname: string): RouteOf {
+    let found = byPathname.get(pathname)
+    if (found !== undefined) return found
+    const rule = routes.match(pathname)
+    const path = entryPath(pathname)
+    let getOrSetOptions: GetOrSetOptions | undefined
+    if (rule && path !== undefined) {
+      // Only the options that are set: getOrSet checks each one it is given, on every call.
+      getOrSetOptions = { path }
+      if (rule.tags !== undefined && rule.tags.length > 0) getOrSetOptions.tags = rule.tags
+      if (rule.revalidate !== undefined) getOrSetOptions.revalidate = rule.revalidate
+      if (rule.expire !== undefined) getOrSetOptions.expire = rule.expire
+      if (softTimeout !== undefined) getOrSetOptions.softTimeout = softTimeout
+      if (hardTimeout !== undefined) getOrSetOptions.hardTimeout = hardTimeout
+    }
+    found = { rule, path, getOrSetOptions }
+    if (byPathname.size >= 10_000) byPathname.clear()
+    byPathname.set(pathname, found)
+    return found
+  }
+
+  /** Stores a render replacing whatever is there (bypass, header opt-in): streamed to the visitor meanwhile. */
+  function storeAndStream(request: Request, response: Response, decision: Decision, key: string, path: string, state: IsrCacheHeader): Response {
+    if (!decision.store) {
+      if (state === 'BYPASS') void cache.delete(key).catch(() => {})
+      return asVisitor(response, state)
+    }
+    const save = async (body: Uint8Array | undefined): Promise<void> => {
+      if (body === undefined) await cache.delete(key)
+      else await cache.set(key, toStored(response, body), { path, ...entryOptions(decision) })
+    }
+    if (request.method === 'HEAD') {
+      void readLimited(response.body, maxBodyBytes).then(save).catch(() => {})
+      return asVisitor(response, state, null)
+    }
+    const { visitor, whole } = teeBody(response.body, maxBodyBytes)
+    void whole.then(save).catch(() => {})
+    return asVisitor(response, state, visitor)
+  }
+
+  /** A regeneration of a stale entry through the core, for a route without a rule (its headers decide). */
+  function regenerateByHeaders(request: Request, key: string, path: string, render: Render): void {
+    cache
+      .getOrSet<StoredResponse>(key, (context) => regenerateInBackground(request, key, undefined, render, context), { path })
+      .catch(() => {}) // reported by the core
+  }
+
+  /** The render of a cacheable page: cookie-less, and an error it throws marked as the app's own. */
+  async function renderCacheable(request: Request, render: Render): Promise<Response> {
+    try {
+      return await render(internalRequest(request))
+    } catch (error) {
+      throw new RenderFailed(error)
+    }
+  }
+
+  /** Renders a stale entry again, cookie-less; what may not be stored anymore is dropped, a 5xx keeps it (stale-if-error). */
+  async function regenerateInBackground(request: Request, key: string, rule: RouteRule | undefined, render: Render, context: RegenerateContext<StoredResponse>): Promise<StoredResponse> {
+    const response = await renderCacheable(request, render)
+    const decision = decide(response, rule, policy)
+    if (!decision.store) {
+      await response.body?.cancel().catch(() => {})
+      if (response.status >= 500) throw new NotStored(`status ${response.status}`)
+      await cache.delete(key).catch(() => {})
+      throw new NotStored(decision.reason)
+    }
+    context.entryOptions = entryOptions(decision)
+    const body = await readLimited(response.body, maxBodyBytes)
+    if (body === undefined) {
+      await cache.delete(key).catch(() => {})
+      throw new NotStored('too-large')
+    }
+    return toStored(response, body)
+  }
+
+  /** A route with a rule: one `getOrSet`, whose miss streams to the request that rendered it. */
+  async function ruled(request: Request, rule: RouteRule, key: string, path: string, getOrSetOptions: GetOrSetOptions, render: Render): Promise<Response> {
+    type Outcome = { result: GetOrSetResult<StoredResponse> } | { error: unknown } | { response: Response }
+    // Settled by whichever comes first: getOrSet's answer, or this request's own render (a streamed MISS).
+    let settle!: (outcome: Outcome) => void
+    const first = new Promise<Outcome>((resolve) => (settle = resolve))
+    const answer = (response: Response) => settle({ response })
+    let rendered = false
+    const produce = async (context: RegenerateContext<StoredResponse>): Promise<StoredResponse> => {
+      if (context.staleValue !== undefined) return regenerateInBackground(request, key, rule, render, context)
+      rendered = true
+      const response = await renderCacheable(request, render)
+      const decision = decide(response, rule, policy)
+      if (!decision.store) {
+        // This request gets its render as it is; the requests waiting on it render for themselves.
+        if (request.method === 'HEAD') void response.body?.cancel().catch(() => {})
+        answer(asVisitor(response, 'MISS', request.method === 'HEAD' ? null : response.body))
+        throw new NotStored(decision.reason)
+      }
+      context.entryOptions = entryOptions(decision)
+      let whole: Promise<Uint8Array | undefined>
+      if (request.method === 'HEAD') {
+        answer(asVisitor(response, 'MISS', null))
+        whole = readLimited(response.body, maxBodyBytes)
+      } else {
+        const split = teeBody(response.body, maxBodyBytes)
+        answer(asVisitor(response, 'MISS', split.visitor))
+        whole = split.whole
+      }
+      const body = await whole
+      if (body === undefined) throw new NotStored('too-large')
+      return toStored(response, body)
+    }
+    cache
+      .getOrSet<StoredResponse>(key, produce, getOrSetOptions)
+      .then(
+        (result) => settle({ result }),
+        (error: unknown) => settle({ error }),
+      )
+    const outcome = await first
+    if ('response' in outcome) return outcome.response
+    if ('result' in outcome) {
+      const { value, status, lastModified } = outcome.result
+      return respondFromStored(value, request, status === 'hit' ? 'HIT' : status === 'stale' ? 'STALE' : 'MISS', ageOf(lastModified))
+    }
+    const error = outcome.error
+    if (error instanceof IsrCacheError && error.code === 'E_HARD_TIMEOUT') {
+      return new Response('Gateway Timeout: the page is still being rendered\n', { status: 504, headers: { 'content-type': 'text/plain; charset=utf-8', 'x-isr-cache': 'MISS', 'retry-after': '1' } })
+    }
+    const cause = error instanceof IsrCacheError ? error.cause : undefined
+    // This request's own render threw: the app's own error, as it would have been without the cache.
+    if (rendered && cause instanceof RenderFailed) throw cause.error
+    // Another request's render was not stored (or failed), or the cache refused: render as if uncached.
+    return render(request)
+  }
+
+  return async function isr(request, render) {
+    const method = request.method
+    if (method !== 'GET' && method !== 'HEAD') return render(request)
+    const url = new URL(request.url)
+    const { rule, path, getOrSetOptions } = routeOf(url.pathname)
+    if (rule === false) return render(request)
+    if (previewCookie !== false && hasCookie(request.headers.get('cookie'), previewCookie)) {
+      const response = asVisitor(await render(request), 'BYPASS')
+      response.headers.set('cache-control', 'private, no-store')
+      return response
+    }
+    const key = cacheKey(url, rule?.allowQuery, varyNames, request.headers)
+    if (path === undefined || key.length > 4096) return render(request)
+
+    if (bypassDigest !== undefined && secretMatches(request.headers.get('x-isr-cache-bypass'), bypassDigest)) {
+      const response = await render(internalRequest(request))
+      return storeAndStream(request, response, decide(response, rule, policy), key, path, 'BYPASS')
+    }
+    if (rule !== undefined) return ruled(request, rule, key, path, getOrSetOptions!, render)
+
+    // No rule: the response may opt in by its headers. Known entries are served; a miss is rendered for
+    // this request alone (coalescing routes that may never be cached would queue them behind each other).
+    let found
+    try {
+      found = await cache.get<StoredResponse>(key)
+    } catch {
+      found = undefined // a closed cache: fail open
+    }
+    if (found !== undefined) {
+      if (found.status === 'stale') regenerateByHeaders(request, key, path, render)
+      return respondFromStored(found.value, request, found.status === 'hit' ? 'HIT' : 'STALE', ageOf(found.lastModified))
+    }
+    const credentials = request.headers.has('cookie') || request.headers.has('authorization')
+    const response = await render(request)
+    const decision = decide(response, undefined, policy)
+    if (!decision.store && decision.reason === 'no-opt-in') return response
+    // Rendered with this visitor's credentials, or only headers (HEAD): served, never stored.
+    if (credentials || method === 'HEAD') return asVisitor(response, 'MISS')
+    return storeAndStream(request, response, decision, key, path, 'MISS')
+  }
+}
