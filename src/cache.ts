@@ -791,7 +791,6 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
     }
   }
 
-
   /** The store's entry for a key if it is fresh now (L1 bypassed), else undefined. Store errors: undefined. */
   async function freshInStore(key: string, k: string): Promise<Held | undefined> {
     try {
