@@ -220,8 +220,10 @@ export interface IsrCache {
   /**
    * Takes the cluster-wide regeneration lease of a key: resolves a `Lease` if this instance may regenerate
    * it, undefined if another instance is regenerating it now. Held until released or `ttl` seconds pass
-   * (default: the cache's lease ttl). Where the store cannot answer, resolves a lease (fail open). For
-   * adapters whose framework regenerates by itself (Next.js); `getOrSet` uses leases on its own.
+   * (default: the cache's lease ttl). Where the store cannot answer, resolves a lease (fail open). On winning,
+   * this instance's L1 copy of the key is dropped, so the next `get` of it reads the store (which may hold a
+   * newer entry another instance stored just before the lease came free). For adapters whose framework
+   * regenerates by itself (Next.js); `getOrSet` uses leases on its own.
    */
   acquireLease(key: string, options?: { ttl?: number }): Promise<Lease | undefined>
   stats(): IsrCacheStats
@@ -1090,6 +1092,9 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
       const lease = await takeLease(storeKey(key), ttlMs)
       // undefined from takeLease means the store failed: the caller may go ahead (fail open).
       if (lease === null) return undefined
+      // Won: another instance may have stored this key and given the lease back a moment ago, before this
+      // instance's L1 heard of the write. The next read of the key goes to the store.
+      if (lease !== undefined) l1?.delete(key)
       return lease ?? { extend: async () => false, release: async () => {} }
     },
 

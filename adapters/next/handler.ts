@@ -118,8 +118,9 @@ export function createNextCacheHandler(options: NextIsrCacheOptions = {}): NextC
             if (lease === undefined) return withControl({ lastModified: Date.now(), value: stored.value }, cacheControl)
             // Won. The stale entry may have been read just before another instance stored its regeneration
             // and gave the lease back (this process's L1 hears of that write a moment later): answering
-            // "stale" now would render the page a second time. So ask the store itself first.
-            const current = await s.readStore<StoredNextEntry>(k)
+            // "stale" now would render the page a second time. So ask the store itself first (winning the
+            // lease dropped the key from L1, so this get reads the store).
+            const current = await s.cache.get<StoredNextEntry>(k)
             if (current !== undefined && current.status === 'hit' && current.lastModified > found.lastModified) {
               void lease.release()
               return withControl({ lastModified: current.lastModified, value: current.value.value }, current.value.cacheControl)

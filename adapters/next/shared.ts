@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join, relative } from 'node:path'
-import { createIsrCache, IsrCacheError, type CacheResult, type IsrCache, type IsrCacheBus, type IsrCacheOptions } from '../../src/index.js'
+import { createIsrCache, IsrCacheError, type IsrCache, type IsrCacheOptions } from '../../src/index.js'
 import { createDefaultReporter } from '../../src/report.js'
 
 /** Options of `createNextCacheHandler` and `createNextUseCacheHandler`: the core's, plus these. */
@@ -43,21 +43,11 @@ export interface Shared {
   buildId: string | undefined
   /** Leases this process holds for pages it reported as stale, released when Next's regeneration is stored. */
   leases: Map<string, { release(): Promise<void> }>
-  /**
-   * Reads a key from the store itself, past this process's L1 tier and tag-record cache: what a lease
-   * winner checks before answering "stale" (another instance may have stored a newer render since this
-   * instance read the stale one). Undefined when missing, expired or unreadable; a memory store has no
-   * other instances and no L1, so there it is the plain `get`.
-   */
-  readStore<T>(key: string): Promise<CacheResult<T> | undefined>
   report(error: unknown): void
   /** The core's default and maximum `expire`, in seconds. */
   defaultExpire: number
   maxExpire: number
 }
-
-/** A change feed that carries nothing: for the store reader, which holds nothing a message could invalidate. */
-const SILENT_BUS: IsrCacheBus = { publish() {}, subscribe: () => () => {} }
 
 const REGISTRY = Symbol.for('isr-cache.next.registry')
 type Registry = Map<unknown, Shared>
@@ -171,30 +161,11 @@ export function shared(options: NextIsrCacheOptions, contextDistDir?: string): S
     ...(isBuildPhase() ? { readTimeout: Math.min(core.readTimeout ?? 1, 0.5), writeTimeout: Math.min(core.writeTimeout ?? 5, 1), circuitBreaker: { failures: 1, cooldown: 3600 } } : {}),
     onError: report,
   })
-  // The store read past L1: a second core cache on the same store without L1, without a change feed (it
-  // keeps nothing that a message could invalidate) and re-reading tag records every time. Made at the first
-  // lease won, so a process that never regenerates a stale page never opens its connection.
-  let storeReader: IsrCache | undefined
-  const readStore = <T>(key: string): Promise<CacheResult<T> | undefined> => {
-    if (cache.storeKind === 'memory') return cache.get<T>(key)
-    storeReader ??= createIsrCache({
-      ...core,
-      ...(isBuildPhase() ? { readTimeout: Math.min(core.readTimeout ?? 1, 0.5), writeTimeout: Math.min(core.writeTimeout ?? 5, 1), circuitBreaker: { failures: 1, cooldown: 3600 } } : {}),
-      store,
-      l1: false,
-      tagCacheTtl: 0,
-      lease: false,
-      bus: SILENT_BUS,
-      onEvent: undefined,
-      onError: report,
-    })
-    return storeReader.get<T>(key)
-  }
   const buildId = next.buildId === false ? undefined : (next.buildId ?? readBuildId(distDir))
   const YEAR = 365 * 24 * 60 * 60
   const defaultExpire = core.expire ?? YEAR
   const maxExpire = core.maxExpire ?? Math.max(defaultExpire, YEAR)
-  const state: Shared = { cache, options: next, distDir, buildId, leases: new Map(), readStore, report, defaultExpire, maxExpire }
+  const state: Shared = { cache, options: next, distDir, buildId, leases: new Map(), report, defaultExpire, maxExpire }
   registry().set(registryKey, state)
   return state
 }
