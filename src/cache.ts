@@ -163,10 +163,11 @@ export interface RegenerateContext<T> {
   /** The stale value being replaced, if any. */
   staleValue: T | undefined
   /**
-   * Set by the regenerate function to replace getOrSet's `tags`, `revalidate` and `expire` for the value
-   * it returns, when only the regeneration knows them (an HTTP response's own cache headers).
+   * Set by the regenerate function to replace getOrSet's `tags`, `path`, `revalidate` and `expire` for the
+   * value it returns, when only the regeneration knows them (an HTTP response's own cache headers), or to
+   * keep a hot getOrSet call free of options it would check on every hit.
    */
-  entryOptions?: Pick<EntryOptions, 'tags' | 'revalidate' | 'expire'>
+  entryOptions?: Pick<EntryOptions, 'tags' | 'path' | 'revalidate' | 'expire'>
 }
 
 export type IsrCacheEvent =

@@ -38,6 +38,18 @@ describe('RegenerateContext.entryOptions', () => {
     await cache.close()
   })
 
+  it('sets the path, for revalidatePath', async () => {
+    const cache = createIsrCache()
+    await cache.getOrSet('/blog/a?page=2', (context) => {
+      context.entryOptions = { path: '/blog/a' }
+      return 'v1'
+    })
+    expect((await cache.get('/blog/a?page=2'))?.status).toBe('hit')
+    await cache.revalidatePath('/blog', { type: 'layout' })
+    expect(await cache.get('/blog/a?page=2')).toBeUndefined()
+    await cache.close()
+  })
+
   it('an invalid value rejects the waiters, and nothing is written', async () => {
     const cache = createIsrCache({ onError: () => {} })
     await expect(

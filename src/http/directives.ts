@@ -64,7 +64,7 @@ export function tokenList(header: string | null | undefined): string[] {
 
 /** `Vary` as lower-case header names (`*` stays `*`). */
 export function parseVary(header: string | null | undefined): string[] {
-  return tokenList(header).map((name) => name.toLowerCase())
+  return [...new Set(tokenList(header).map((name) => name.toLowerCase()))]
 }
 
 /** What a response declares for a shared cache, from `CDN-Cache-Control` first, else `Cache-Control`. */

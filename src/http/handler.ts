@@ -166,29 +166,22 @@ export function createIsrHandler(options: IsrHandlerOptions): IsrHandler {
   const ageOf = (lastModified: number): number => Math.max(0, Math.floor((now() - lastModified) / 1000))
   const policy: PolicySettings = { statuses: new Set(statuses), vary: new Set(varyNames), maxBodyBytes }
 
-  /** What a pathname's requests share, worked out once per pathname (bounded): its rule, entry path and getOrSet options. */
+  // The entry's tags, path and durations are set by the regeneration (context.entryOptions), which knows
+  // the response's own headers; getOrSet itself gets only the timeouts, so a HIT checks no entry options.
+  const getOrSetOptions: GetOrSetOptions = {}
+  if (softTimeout !== undefined) getOrSetOptions.softTimeout = softTimeout
+  if (hardTimeout !== undefined) getOrSetOptions.hardTimeout = hardTimeout
+
+  /** What a pathname's requests share, worked out once per pathname (bounded): its rule and entry path. */
   interface RouteOf {
     rule: RouteRule | false | undefined
     path: string | undefined
-    getOrSetOptions: GetOrSetOptions | undefined
   }
   const byPathname = new Map<string, RouteOf>()
   function routeOf(pathname: string): RouteOf {
     let found = byPathname.get(pathname)
     if (found !== undefined) return found
-    const rule = routes.match(pathname)
-    const path = entryPath(pathname)
-    let getOrSetOptions: GetOrSetOptions | undefined
-    if (rule && path !== undefined) {
-      // Only the options that are set: getOrSet checks each one it is given, on every call.
-      getOrSetOptions = { path }
-      if (rule.tags !== undefined && rule.tags.length > 0) getOrSetOptions.tags = rule.tags
-      if (rule.revalidate !== undefined) getOrSetOptions.revalidate = rule.revalidate
-      if (rule.expire !== undefined) getOrSetOptions.expire = rule.expire
-      if (softTimeout !== undefined) getOrSetOptions.softTimeout = softTimeout
-      if (hardTimeout !== undefined) getOrSetOptions.hardTimeout = hardTimeout
-    }
-    found = { rule, path, getOrSetOptions }
+    found = { rule: routes.match(pathname), path: entryPath(pathname) }
     if (byPathname.size >= 10_000) byPathname.clear()
     byPathname.set(pathname, found)
     return found
@@ -216,7 +209,7 @@ export function createIsrHandler(options: IsrHandlerOptions): IsrHandler {
   /** A regeneration of a stale entry through the core, for a route without a rule (its headers decide). */
   function regenerateByHeaders(request: Request, key: string, path: string, render: Render): void {
     cache
-      .getOrSet<StoredResponse>(key, (context) => regenerateInBackground(request, key, undefined, render, context), { path })
+      .getOrSet<StoredResponse>(key, (context) => regenerateInBackground(request, key, path, undefined, render, context), getOrSetOptions)
       .catch(() => {}) // reported by the core
   }
 
@@ -230,7 +223,7 @@ export function createIsrHandler(options: IsrHandlerOptions): IsrHandler {
   }
 
   /** Renders a stale entry again, cookie-less; what may not be stored anymore is dropped, a 5xx keeps it (stale-if-error). */
-  async function regenerateInBackground(request: Request, key: string, rule: RouteRule | undefined, render: Render, context: RegenerateContext<StoredResponse>): Promise<StoredResponse> {
+  async function regenerateInBackground(request: Request, key: string, path: string, rule: RouteRule | undefined, render: Render, context: RegenerateContext<StoredResponse>): Promise<StoredResponse> {
     const response = await renderCacheable(request, render)
     const decision = decide(response, rule, policy)
     if (!decision.store) {
@@ -239,7 +232,7 @@ export function createIsrHandler(options: IsrHandlerOptions): IsrHandler {
       await cache.delete(key).catch(() => {})
       throw new NotStored(decision.reason)
     }
-    context.entryOptions = entryOptions(decision)
+    context.entryOptions = { path, ...entryOptions(decision) }
     const body = await readLimited(response.body, maxBodyBytes)
     if (body === undefined) {
       await cache.delete(key).catch(() => {})
@@ -249,7 +242,7 @@ export function createIsrHandler(options: IsrHandlerOptions): IsrHandler {
   }
 
   /** A route with a rule: one `getOrSet`, whose miss streams to the request that rendered it. */
-  async function ruled(request: Request, rule: RouteRule, key: string, path: string, getOrSetOptions: GetOrSetOptions, render: Render): Promise<Response> {
+  async function ruled(request: Request, rule: RouteRule, key: string, path: string, render: Render): Promise<Response> {
     type Outcome = { result: GetOrSetResult<StoredResponse> } | { error: unknown } | { response: Response }
     // Settled by whichever comes first: getOrSet's answer, or this request's own render (a streamed MISS).
     let settle!: (outcome: Outcome) => void
@@ -257,7 +250,7 @@ export function createIsrHandler(options: IsrHandlerOptions): IsrHandler {
     const answer = (response: Response) => settle({ response })
     let rendered = false
     const produce = async (context: RegenerateContext<StoredResponse>): Promise<StoredResponse> => {
-      if (context.staleValue !== undefined) return regenerateInBackground(request, key, rule, render, context)
+      if (context.staleValue !== undefined) return regenerateInBackground(request, key, path, rule, render, context)
       rendered = true
       const response = await renderCacheable(request, render)
       const decision = decide(response, rule, policy)
@@ -267,7 +260,7 @@ export function createIsrHandler(options: IsrHandlerOptions): IsrHandler {
         answer(asVisitor(response, 'MISS', request.method === 'HEAD' ? null : response.body))
         throw new NotStored(decision.reason)
       }
-      context.entryOptions = entryOptions(decision)
+      context.entryOptions = { path, ...entryOptions(decision) }
       let whole: Promise<Uint8Array | undefined>
       if (request.method === 'HEAD') {
         answer(asVisitor(response, 'MISS', null))
@@ -308,7 +301,7 @@ export function createIsrHandler(options: IsrHandlerOptions): IsrHandler {
     const method = request.method
     if (method !== 'GET' && method !== 'HEAD') return render(request)
     const url = new URL(request.url)
-    const { rule, path, getOrSetOptions } = routeOf(url.pathname)
+    const { rule, path } = routeOf(url.pathname)
     if (rule === false) return render(request)
     if (previewCookie !== false && hasCookie(request.headers.get('cookie'), previewCookie)) {
       const response = asVisitor(await render(request), 'BYPASS')
@@ -322,7 +315,7 @@ export function createIsrHandler(options: IsrHandlerOptions): IsrHandler {
       const response = await render(internalRequest(request))
       return storeAndStream(request, response, decide(response, rule, policy), key, path, 'BYPASS')
     }
-    if (rule !== undefined) return ruled(request, rule, key, path, getOrSetOptions!, render)
+    if (rule !== undefined) return ruled(request, rule, key, path, render)
 
     // No rule: the response may opt in by its headers. Known entries are served; a miss is rendered for
     // this request alone (coalescing routes that may never be cached would queue them behind each other).
