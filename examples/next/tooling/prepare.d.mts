@@ -1,5 +1,5 @@
 export const repoRoot: string
-export const exampleDirs: { next: string; next15: string; hono: string }
+export const exampleDirs: { next: string; next15: string; hono: string; sveltekit: string }
 
 export interface Library {
   /** Absolute path of the isr-cache tarball. */
@@ -36,7 +36,14 @@ export function buildInputs(appDir: string, library: Library): string
 export function buildExample(
   appDir: string,
   library: Library,
-  options?: { env?: Record<string, string | undefined>; log?: Log; force?: boolean; echo?: boolean },
+  options?: {
+    env?: Record<string, string | undefined>
+    log?: Log
+    force?: boolean
+    echo?: boolean
+    /** Another build than `next build`: node `script` with `args`, writing `output`/`done` when it succeeded. */
+    command?: { script: string; args: string[]; output: string; done: string }
+  },
 ): Promise<StepResult>
 export function prepareApp(
   appDir: string,

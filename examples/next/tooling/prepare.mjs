@@ -22,12 +22,13 @@ export const exampleDirs = {
   next: join(repoRoot, 'examples', 'next'),
   next15: join(repoRoot, 'examples', 'next15'),
   hono: join(repoRoot, 'examples', 'hono'),
+  sveltekit: join(repoRoot, 'examples', 'sveltekit'),
 }
 
 const INSTALL_MARKER = join('node_modules', '.isr-cache-example-install.json')
-const BUILD_MARKER = join('.next', 'isr-cache-build-inputs')
+const BUILD_MARKER = 'isr-cache-build-inputs'
 /** Not build inputs (or written by the build itself). */
-const UNHASHED = new Set(['node_modules', '.next', '.pack', 'next-env.d.ts', 'README.md', 'tooling', 'run.mjs', 'bench.mjs'])
+const UNHASHED = new Set(['node_modules', '.next', '.pack', 'next-env.d.ts', 'README.md', 'tooling', 'run.mjs', 'bench.mjs', 'build', '.svelte-kit'])
 
 const sha256 = (data) => createHash('sha256').update(data).digest('hex')
 const defaultLog = (line) => console.log(`[example] ${line}`)
@@ -169,15 +170,20 @@ export function buildInputs(appDir, library) {
   return hashTree(appDir, createHash('sha256').update(`${library.sha256}\0${process.version}\0`)).digest('hex')
 }
 
-/** `next build`, unless .next was built from the same inputs. `env` reaches the build (e.g. UPSTREAM_URL). */
-export async function buildExample(appDir, library, { env, log = defaultLog, force = false, echo = false } = {}) {
+/**
+ * `next build` (or, with `command`, another build: `{ script, args, output, done }`, e.g. `vite build`
+ * writing build/index.js), unless its output was built from the same inputs. `env` reaches the build
+ * (e.g. UPSTREAM_URL).
+ */
+export async function buildExample(appDir, library, { env, log = defaultLog, force = false, echo = false, command } = {}) {
+  const { script, args, output, done } = command ?? { script: nextBin(appDir), args: ['build'], output: '.next', done: 'BUILD_ID' }
   const inputs = buildInputs(appDir, library)
-  const markerPath = join(appDir, BUILD_MARKER)
-  if (!force && existsSync(join(appDir, '.next', 'BUILD_ID')) && existsSync(markerPath) && readFileSync(markerPath, 'utf8') === inputs) {
-    log(`${appDir}: .next is up to date, build skipped`)
+  const markerPath = join(appDir, output, BUILD_MARKER)
+  if (!force && existsSync(join(appDir, output, done)) && existsSync(markerPath) && readFileSync(markerPath, 'utf8') === inputs) {
+    log(`${appDir}: ${output} is up to date, build skipped`)
     return { ran: false, ms: 0 }
   }
-  const { ms } = await run(process.execPath, [nextBin(appDir), 'build'], {
+  const { ms } = await run(process.execPath, [script, ...args], {
     cwd: appDir,
     env: nextEnv(env),
     background: !echo,
