@@ -21,7 +21,11 @@ export async function prepareSvelteKit({ log, echo = false, env } = {}) {
   return { library, install, build }
 }
 
-/** `node build` on 127.0.0.1:<port> (adapter-node reads HOST and PORT); resolves once it listens. */
+/**
+ * `node build` on 127.0.0.1:<port> (adapter-node reads HOST and PORT); resolves once it listens. ORIGIN
+ * (default http://127.0.0.1:<port>) is the app's public origin: without it adapter-node assumes https, and
+ * Kit's CSRF check then refuses the form actions of a plain-http page.
+ */
 export function startSvelteKit({ port, env = {}, name = 'sveltekit', log, echo = false }) {
   return startServer(appDir, {
     args: ['build'],
@@ -30,6 +34,6 @@ export function startSvelteKit({ port, env = {}, name = 'sveltekit', log, echo =
     name,
     log,
     echo,
-    env: { NODE_ENV: 'production', ...env, HOST: '127.0.0.1', PORT: String(port) },
+    env: { NODE_ENV: 'production', ORIGIN: `http://127.0.0.1:${port}`, ...env, HOST: '127.0.0.1', PORT: String(port) },
   })
 }
