@@ -6,12 +6,14 @@
  * and content version every page prints) and, once, a real browser. Renders a test must hold in the middle
  * wait at an upstream gate, so ordering is asserted by events, never by timing.
  */
+import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { NextServer } from '../examples/next/tooling/prepare.mjs'
 import { startUpstream, type Upstream } from '../examples/next/tooling/upstream.mjs'
-import { prepareSvelteKit, startSvelteKit } from '../examples/sveltekit/tooling/app.mjs'
+import { appDir, prepareSvelteKit, startSvelteKit } from '../examples/sveltekit/tooling/app.mjs'
 import { sleep, waitFor } from './support/next-app.js'
 import { REDIS_URL, dropPrefix, redisAvailable, uniquePrefix } from './support/redis.js'
 import { freePort, redisServerAvailable, startPrivateRedis, type PrivateRedis } from './support/redis-server.js'
@@ -118,6 +120,13 @@ describe.runIf(redisAvailable)('examples/sveltekit: two production instances on 
     await dropPrefix(prefix)
   })
 
+  it("types: createIsrHandle is a Kit Handle composing with sequence(), withIsr keeps a RequestHandler (tsc on the installed packages)", async () => {
+    const tsc = join(import.meta.dirname, '..', 'node_modules', 'typescript', 'bin', 'tsc')
+    const { status, stdout, stderr } = spawnSync(process.execPath, [tsc, '-p', join(appDir, 'tsconfig.check.json')], { encoding: 'utf8' })
+    expect(`${stdout}${stderr}`).toBe('')
+    expect(status).toBe(0)
+  }, TEST_TIMEOUT)
+
   it('MISS → HIT (on the other instance too) → STALE → HIT with the new content', async () => {
     upstream.setPosts({ version: 'v1', title: 'first' })
     const miss = await fetchPage(a, '/isr')
@@ -128,6 +137,8 @@ describe.runIf(redisAvailable)('examples/sveltekit: two production instances on 
     expect(Date.now() - renderedAt, 'the HITs must come within the revalidate window').toBeLessThan(REVALIDATE * 1000)
     expect([hitA.cache, hitA.id]).toEqual(['HIT', miss.id])
     expect([hitB.cache, hitB.id]).toEqual(['HIT', miss.id])
+    // The hook after the cache in sequence() ran for the render; its header was stored with the page.
+    expect(hitB.headers.get('x-rendered-by')).toBe('sveltekit')
 
     upstream.setPosts({ version: 'v2', title: 'second' })
     await sleep(renderedAt + REVALIDATE * 1000 + 100 - Date.now())

@@ -24,8 +24,11 @@ import type { RouteRule } from '../../src/http/routes.js'
 
 type MaybePromise<T> = T | Promise<T>
 
-/** The part of Kit's `RequestEvent` the adapter reads. */
+/** The part of Kit's `RequestEvent` the adapter reads (and `params`/`locals`, for a `withIsr` handler written inline). */
 export interface KitRequestEvent {
+  params: Partial<Record<string, string>>
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- App.Locals is the app's own type
+  locals: any
   request: Request
   url: URL
   fetch: typeof fetch
