@@ -117,6 +117,9 @@ function forVisitor(event: KitRequestEvent, response: Response): Response {
 
 /** The request the HTTP layer sees: the page's URL (`event.url`), and for `__data.json` the header that keys it apart. */
 function cacheRequest(event: KitRequestEvent): Request {
+  // The common case (a page or endpoint, no header of ours): the visitor's request as it is. A data header
+  // sent by a visitor is removed, or a page's render could be stored under its data key.
+  if (!event.isDataRequest && !event.request.headers.has(DATA_HEADER) && event.request.url === event.url.href) return event.request
   const headers = new Headers(event.request.headers)
   headers.delete(DATA_HEADER)
   if (event.isDataRequest) {

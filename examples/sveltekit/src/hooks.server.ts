@@ -15,6 +15,8 @@ const isr = createIsrHandle({
     '/blog/*': { revalidate: false, tags: ['posts'] },
     '/stream': { revalidate },
     '/cookie': { revalidate },
+    '/bench': { revalidate: 3600 },
+    '/bench-uncached': false,
     '/api/**': false,
   },
   bypassToken: process.env.ISR_CACHE_BYPASS_TOKEN,
@@ -28,4 +30,22 @@ const poweredBy: Handle = async ({ event, resolve }) => {
   return response
 }
 
-export const handle = sequence(isr, poweredBy)
+// BENCH=1 (npm run bench:sveltekit): /__map/bench answers the bench page's bytes from a plain Map, the
+// ceiling for any cache in a handle hook; /__map/__cpu reports this process's CPU time.
+const map = new Map<string, { status: number; headers: Record<string, string>; body: Uint8Array }>()
+const bench: Handle = async ({ event, resolve }) => {
+  const { pathname } = event.url
+  if (!pathname.startsWith('/__map/')) return resolve(event)
+  if (pathname === '/__map/__cpu') return Response.json(process.cpuUsage())
+  let stored = map.get(pathname)
+  if (stored === undefined) {
+    const rendered = await event.fetch(new URL('/bench-uncached', event.url), { credentials: 'omit' })
+    const headers = Object.fromEntries(rendered.headers)
+    delete headers['set-cookie']
+    stored = { status: rendered.status, headers, body: new Uint8Array(await rendered.arrayBuffer()) }
+    map.set(pathname, stored)
+  }
+  return new Response(stored.body, { status: stored.status, headers: stored.headers })
+}
+
+export const handle = process.env.BENCH === '1' ? sequence(bench, isr, poweredBy) : sequence(isr, poweredBy)
