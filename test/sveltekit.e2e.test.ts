@@ -249,6 +249,11 @@ describe.runIf(redisAvailable)('examples/sveltekit: two production instances on 
     const get = await fetch(`${a.url}/api/revalidate`)
     expect(get.status).toBe(405)
     expect(get.headers.get('content-type')).toMatch(/json/)
+    for (const nasty of ['/blog/%00', '/blog/%E0%A4%A', `/blog/${'a'.repeat(5000)}`, '/blog/x/__data.json?x-sveltekit-invalidated=zz']) {
+      const answer = await fetch(`${a.url}${nasty}`)
+      expect(answer.status, nasty.slice(0, 40)).toBeLessThan(500)
+      await answer.arrayBuffer()
+    }
   }, TEST_TIMEOUT)
 
   it("a visitor's cookie never reaches a cached render, and a render's Set-Cookie is never replayed", async () => {
@@ -325,6 +330,13 @@ describe.runIf(redisAvailable)('examples/sveltekit: two production instances on 
       return page.id === bypass.id ? page : undefined
     }, { timeoutMs: PROPAGATION_MS, intervalMs: 50 })
     expect(replaced.cache).toBe('HIT')
+    // Headers of the adapter's own, sent by a visitor, change nothing: the internal marker (a process
+    // secret) does not skip the cache, the data header does not make a page answer from its data entry.
+    const forged = await fetchPage(b, path, { headers: { 'x-isr-cache-internal': BYPASS } })
+    expect([forged.cache, forged.id]).toEqual(['HIT', bypass.id])
+    await cachedOn(b, `${path}/__data.json`)
+    const asData = await fetchPage(b, path, { headers: { 'x-isr-cache-sveltekit-data': 'data;;' } })
+    expect([asData.cache, asData.id, asData.headers.get('content-type')]).toEqual(['HIT', bypass.id, 'text/html'])
     // Kit answers If-None-Match after handle returns; the cache answers it first, once.
     const etag = replaced.headers.get('etag')
     expect(etag).toBeTruthy()
