@@ -4,8 +4,8 @@
  * (BENCH=1), one page (/bench, about 10 KB of HTML), answered three ways by the same process:
  *
  *   isrCache  /bench through createIsrHandle, a HIT every time
- *   map       /__map/bench: the same bytes and headers from a plain Map in a handle hook in front of the
- *             app (the ceiling for any cache in a SvelteKit hook)
+ *   map       /bench?__map: the same route, its bytes and headers from a plain Map in a handle hook in
+ *             front of the cache (the ceiling for any cache in a SvelteKit hook)
  *   uncached  /bench-uncached: the same page, rendered by Kit for every request
  *
  * Each is warmed for 2 s, then measured with autocannon; the three take turns, BENCH_ROUNDS times, in a
@@ -32,7 +32,7 @@ await prepareSvelteKit()
 // autocannon is a devDependency of the example: importable once it is installed.
 const { default: autocannon } = await import(new URL('./node_modules/autocannon/autocannon.js', import.meta.url).href)
 
-const paths = { isrCache: '/bench', map: '/__map/bench', uncached: '/bench-uncached' }
+const paths = { isrCache: '/bench', map: '/bench?__map', uncached: '/bench-uncached' }
 
 const server = await startSvelteKit({
   port,

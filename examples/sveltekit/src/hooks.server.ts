@@ -30,20 +30,20 @@ const poweredBy: Handle = async ({ event, resolve }) => {
   return response
 }
 
-// BENCH=1 (npm run bench:sveltekit): /__map/bench answers the bench page's bytes from a plain Map, the
-// ceiling for any cache in a handle hook; /__map/__cpu reports this process's CPU time.
+// BENCH=1 (npm run bench:sveltekit): /bench?__map answers the same route's bytes from a plain Map, the
+// ceiling for any cache in a handle hook (routing included, as for the cached /bench); /__map/__cpu reports
+// this process's CPU time.
 const map = new Map<string, { status: number; headers: Record<string, string>; body: Uint8Array }>()
 const bench: Handle = async ({ event, resolve }) => {
-  const { pathname } = event.url
-  if (!pathname.startsWith('/__map/')) return resolve(event)
-  if (pathname === '/__map/__cpu') return Response.json(process.cpuUsage())
-  let stored = map.get(pathname)
+  if (event.url.pathname === '/__map/__cpu') return Response.json(process.cpuUsage())
+  if (!event.url.searchParams.has('__map')) return resolve(event)
+  let stored = map.get(event.url.pathname)
   if (stored === undefined) {
     const rendered = await event.fetch(new URL('/bench-uncached', event.url), { credentials: 'omit' })
     const headers = Object.fromEntries(rendered.headers)
     delete headers['set-cookie']
     stored = { status: rendered.status, headers, body: new Uint8Array(await rendered.arrayBuffer()) }
-    map.set(pathname, stored)
+    map.set(event.url.pathname, stored)
   }
   return new Response(stored.body, { status: stored.status, headers: stored.headers })
 }
