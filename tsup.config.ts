@@ -7,6 +7,7 @@ export default defineConfig({
     testing: 'src/testing.ts',
     next: 'adapters/next/index.ts',
     http: 'src/http/index.ts',
+    sveltekit: 'adapters/sveltekit/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

@@ -20,6 +20,7 @@ const expected: Record<string, string[]> = {
   './testing': ['runStoreConformance'],
   './next': ['createNextCacheHandler', 'createNextUseCacheHandler'],
   './http': ['createIsrHandler', 'createRevalidationHandler'],
+  './sveltekit': ['createIsrHandle', 'withIsr'],
 }
 
 const subpaths = Object.keys(pkg.exports).filter((path) => path !== './package.json')

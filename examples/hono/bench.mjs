@@ -19,7 +19,7 @@
  * BENCH_PORT (3200), ISR_CACHE_STORE (default: in memory; e.g. redis://127.0.0.1:6379), ISR_CACHE_PREFIX
  * (isr-cache-bench-http).
  */
-import { figures, round2, rpsRatio } from '../next/tooling/bench-stats.mjs'
+import { compareHits } from '../next/tooling/bench-compare.mjs'
 import { exampleDirs, installExample, packLibrary, repoRoot, run, startServer } from '../next/tooling/prepare.mjs'
 
 const dir = exampleDirs.hono
@@ -35,12 +35,6 @@ const { default: autocannon } = await import(new URL('./node_modules/autocannon/
 
 const paths = { isrCache: '/bench', map: '/__map/bench', uncached: '/__uncached/bench' }
 
-function load(url, seconds) {
-  return new Promise((resolve, reject) => {
-    autocannon({ url, connections, duration: seconds }, (error, result) => (error ? reject(error) : resolve(result)))
-  })
-}
-
 const server = await startServer(dir, {
   args: ['server.mjs'],
   port,
@@ -49,67 +43,18 @@ const server = await startServer(dir, {
   env: { PORT: String(port), BENCH: '1', NODE_ENV: 'production', ISR_CACHE_PREFIX: process.env.ISR_CACHE_PREFIX ?? 'isr-cache-bench-http' },
 })
 
-async function measure(name) {
-  const url = server.url + paths[name]
-  const first = await fetch(url)
-  await first.arrayBuffer()
-  if (first.status !== 200) throw new Error(`${name}: ${url} answered ${first.status}`)
-  await load(url, 2)
-  const cpu = async () => {
-    const usage = await (await fetch(`${server.url}/__map/__cpu`)).json()
-    return usage.user + usage.system
-  }
-  const cpuBefore = await cpu()
-  const result = await load(url, duration)
-  const cpuUs = (await cpu()) - cpuBefore
-  const after = await fetch(url)
-  const body = await after.text()
-  const summary = {
-    rps: Math.round(result.requests.average),
-    p50Ms: result.latency.p50,
-    p99Ms: result.latency.p99,
-    cpuUsPerRequest: Math.round((cpuUs / result.requests.total) * 10) / 10,
-    errors: result.errors + result.timeouts + result.non2xx,
-    bytes: Buffer.byteLength(body),
-    cache: after.headers.get('x-isr-cache'),
-  }
-  console.log(`[bench] ${name}: ${JSON.stringify(summary)}`)
-  if (summary.errors > 0) throw new Error(`${name}: errors: ${JSON.stringify(summary)}`)
-  if (name === 'isrCache' && summary.cache !== 'HIT') throw new Error(`isrCache: not a HIT: ${JSON.stringify(summary)}`)
-  return summary
-}
-
 try {
-  const names = Object.keys(paths)
-  const runs = Object.fromEntries(names.map((name) => [name, []]))
-  for (let round = 0; round < rounds; round++) {
-    for (const name of names.map((_, i) => names[(i + round) % names.length])) runs[name].push(await measure(name))
-  }
-  const fields = ['rps', 'p50Ms', 'p99Ms', 'cpuUsPerRequest']
-  const ratio = (a, b) => rpsRatio(runs[a], runs[b])
-  const isrCache = figures(runs.isrCache, fields)
-  const map = figures(runs.map, fields)
-  const uncached = figures(runs.uncached, fields)
-  console.log(
-    JSON.stringify({
-      page: paths.isrCache,
-      store: process.env.ISR_CACHE_STORE ?? 'memory',
-      durationS: duration,
-      connections,
-      rounds,
-      isrCache,
-      map,
-      uncached,
-      httpHitRpsVsMap: ratio('isrCache', 'map'),
-      httpHitRpsVsUncached: ratio('isrCache', 'uncached'),
-      p99MsIsrCache: isrCache.p99Ms,
-      p99MsMap: map.p99Ms,
-      p99MsUncached: uncached.p99Ms,
-      // The same comparison in server CPU time per request (less sensitive to other load on the machine).
-      httpHitCpuVsMap: round2(map.cpuUsPerRequest / isrCache.cpuUsPerRequest),
-      httpHitCpuVsUncached: round2(uncached.cpuUsPerRequest / isrCache.cpuUsPerRequest),
-    }),
-  )
+  const summary = await compareHits({
+    server,
+    paths,
+    autocannon,
+    name: 'http',
+    duration,
+    connections,
+    rounds,
+    store: process.env.ISR_CACHE_STORE ?? 'memory',
+  })
+  console.log(JSON.stringify(summary))
 } finally {
   await server.stop()
 }

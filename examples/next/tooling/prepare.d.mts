@@ -1,5 +1,5 @@
 export const repoRoot: string
-export const exampleDirs: { next: string; next15: string; hono: string }
+export const exampleDirs: { next: string; next15: string; hono: string; sveltekit: string }
 
 export interface Library {
   /** Absolute path of the isr-cache tarball. */
@@ -31,12 +31,19 @@ export function packLibrary(options?: {
   /** Run the package's `prepack` script (which builds dist/); default false (`--ignore-scripts`). */
   prepack?: boolean
 }): Promise<Library>
-export function installExample(appDir: string, library: Library, options?: { log?: Log; echo?: boolean; sentinel?: string }): Promise<StepResult>
+export function installExample(appDir: string, library: Library, options?: { log?: Log; echo?: boolean; sentinel?: string; env?: Record<string, string | undefined> }): Promise<StepResult>
 export function buildInputs(appDir: string, library: Library): string
 export function buildExample(
   appDir: string,
   library: Library,
-  options?: { env?: Record<string, string | undefined>; log?: Log; force?: boolean; echo?: boolean },
+  options?: {
+    env?: Record<string, string | undefined>
+    log?: Log
+    force?: boolean
+    echo?: boolean
+    /** Another build than `next build`: node `script` with `args`, writing `output`/`done` when it succeeded. */
+    command?: { script: string; args: string[]; output: string; done: string; node?: string }
+  },
 ): Promise<StepResult>
 export function prepareApp(
   appDir: string,
@@ -74,6 +81,8 @@ export function startServer(
     log?: Log
     readyTimeoutMs?: number
     echo?: boolean
+    /** The Node binary (default: this process's). */
+    node?: string
   },
 ): Promise<NextServer>
 /** Prints where the app, store and upstream are and how to purge; stops both on Ctrl-C or SIGTERM. */

@@ -22,12 +22,13 @@ export const exampleDirs = {
   next: join(repoRoot, 'examples', 'next'),
   next15: join(repoRoot, 'examples', 'next15'),
   hono: join(repoRoot, 'examples', 'hono'),
+  sveltekit: join(repoRoot, 'examples', 'sveltekit'),
 }
 
 const INSTALL_MARKER = join('node_modules', '.isr-cache-example-install.json')
-const BUILD_MARKER = join('.next', 'isr-cache-build-inputs')
+const BUILD_MARKER = 'isr-cache-build-inputs'
 /** Not build inputs (or written by the build itself). */
-const UNHASHED = new Set(['node_modules', '.next', '.pack', 'next-env.d.ts', 'README.md', 'tooling', 'run.mjs', 'bench.mjs'])
+const UNHASHED = new Set(['node_modules', '.next', '.pack', 'next-env.d.ts', 'README.md', 'tooling', 'run.mjs', 'bench.mjs', 'build', '.svelte-kit', 'node24'])
 
 const sha256 = (data) => createHash('sha256').update(data).digest('hex')
 const defaultLog = (line) => console.log(`[example] ${line}`)
@@ -125,7 +126,7 @@ async function retryOnce(step, log) {
  * hundreds of harmless compiler warnings. `sentinel`: a package whose absence from node_modules means the
  * dependencies must be installed again.
  */
-export async function installExample(appDir, library, { log = defaultLog, echo = false, sentinel = 'next' } = {}) {
+export async function installExample(appDir, library, { log = defaultLog, echo = false, sentinel = 'next', env } = {}) {
   const started = performance.now()
   const markerPath = join(appDir, INSTALL_MARKER)
   const deps = sha256(readFileSync(join(appDir, 'package.json')) + readFileSync(join(appDir, 'package-lock.json')) + process.version)
@@ -141,12 +142,12 @@ export async function installExample(appDir, library, { log = defaultLog, echo =
     // it does not fail on lockfile entries of other platforms' optional packages (as `npm ci` does here).
     // --include=dev: TypeScript and the types are needed by `next build`, even under NODE_ENV=production.
     if (echo) log(`installing the example's dependencies: about 2 minutes the first time on two cores, most of it compiling sqlite3`)
-    await retryOnce(() => run('npm', ['install', '--include=dev', '--no-audit', '--no-fund'], { cwd: appDir, background: !echo, echo, log }), log)
+    await retryOnce(() => run('npm', ['install', '--include=dev', '--no-audit', '--no-fund'], { cwd: appDir, env, background: !echo, echo, log }), log)
     marker = { deps }
     ran = true
   }
   if (marker.library !== library.sha256 || !existsSync(join(appDir, 'node_modules', 'isr-cache', 'package.json'))) {
-    await run('npm', ['install', '--no-save', '--include=dev', '--no-audit', '--no-fund', library.tarball], { cwd: appDir, background: !echo, echo, log })
+    await run('npm', ['install', '--no-save', '--include=dev', '--no-audit', '--no-fund', library.tarball], { cwd: appDir, env, background: !echo, echo, log })
     marker = { ...marker, library: library.sha256 }
     ran = true
   }
@@ -169,15 +170,20 @@ export function buildInputs(appDir, library) {
   return hashTree(appDir, createHash('sha256').update(`${library.sha256}\0${process.version}\0`)).digest('hex')
 }
 
-/** `next build`, unless .next was built from the same inputs. `env` reaches the build (e.g. UPSTREAM_URL). */
-export async function buildExample(appDir, library, { env, log = defaultLog, force = false, echo = false } = {}) {
+/**
+ * `next build` (or, with `command`, another build: `{ script, args, output, done }`, e.g. `vite build`
+ * writing build/index.js), unless its output was built from the same inputs. `env` reaches the build
+ * (e.g. UPSTREAM_URL).
+ */
+export async function buildExample(appDir, library, { env, log = defaultLog, force = false, echo = false, command } = {}) {
+  const { script, args, output, done, node = process.execPath } = command ?? { script: nextBin(appDir), args: ['build'], output: '.next', done: 'BUILD_ID' }
   const inputs = buildInputs(appDir, library)
-  const markerPath = join(appDir, BUILD_MARKER)
-  if (!force && existsSync(join(appDir, '.next', 'BUILD_ID')) && existsSync(markerPath) && readFileSync(markerPath, 'utf8') === inputs) {
-    log(`${appDir}: .next is up to date, build skipped`)
+  const markerPath = join(appDir, output, BUILD_MARKER)
+  if (!force && existsSync(join(appDir, output, done)) && existsSync(markerPath) && readFileSync(markerPath, 'utf8') === inputs) {
+    log(`${appDir}: ${output} is up to date, build skipped`)
     return { ran: false, ms: 0 }
   }
-  const { ms } = await run(process.execPath, [nextBin(appDir), 'build'], {
+  const { ms } = await run(node, [script, ...args], {
     cwd: appDir,
     env: nextEnv(env),
     background: !echo,
@@ -252,10 +258,10 @@ export function startNext(appDir, { port, env, name = 'next', log = defaultLog, 
 }
 
 /**
- * Starts `node <args>` in `appDir`, in its own process group, and resolves once its output matches `ready`
+ * Starts `node <args>` in `appDir` (`node`: another Node binary than this one), in its own process group, and resolves once its output matches `ready`
  * and `port` accepts connections. `echo`: also copy its output to this process's. Always `stop()` it.
  */
-export async function startServer(appDir, { args, port, env, ready, name = 'server', log = defaultLog, readyTimeoutMs = 60_000, echo = false }) {
+export async function startServer(appDir, { args, port, env, ready, name = 'server', log = defaultLog, readyTimeoutMs = 60_000, echo = false, node = process.execPath }) {
   if (!hooked) {
     hooked = true
     // Last resort (a crashed test run): never leave a server behind.
@@ -264,7 +270,7 @@ export async function startServer(appDir, { args, port, env, ready, name = 'serv
     })
   }
   const started = performance.now()
-  const child = spawn(process.execPath, args, {
+  const child = spawn(node, args, {
     cwd: appDir,
     env: childEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],

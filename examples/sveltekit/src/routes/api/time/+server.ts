@@ -1,0 +1,12 @@
+import { withIsr } from 'isr-cache/sveltekit'
+import { cache } from '$lib/server/cache'
+import { posts, reportRender, renderId } from '$lib/server/upstream'
+
+// One endpoint cached without the hook's routes: wrapped where it is defined.
+export const GET = withIsr(
+  async () => {
+    await reportRender('/api/time')
+    return Response.json({ id: renderId(), content: await posts(), at: new Date().toISOString() })
+  },
+  { cache, revalidate: Number(process.env.REVALIDATE ?? 10), tags: ['time'] },
+)
