@@ -40,6 +40,16 @@ export function checkKey(key: unknown): string {
   return key
 }
 
+/** Whether a tag is one the core accepts: 1 to MAX_TAG_LENGTH characters, no control characters. */
+export function isValidTag(tag: string): boolean {
+  return tag.length > 0 && tag.length <= MAX_TAG_LENGTH && !CONTROL.test(tag)
+}
+
+/** Whether a URL path is one the core accepts (before normalizing): a leading "/", no query, fragment or control characters. */
+export function isValidPath(path: string): boolean {
+  return path.startsWith('/') && path.length <= MAX_PATH_LENGTH && !CONTROL.test(path) && !path.includes('?') && !path.includes('#')
+}
+
 export function checkTags(tags: unknown, name = 'tags'): string[] {
   const list = typeof tags === 'string' ? [tags] : tags
   if (!Array.isArray(list)) {
@@ -49,7 +59,7 @@ export function checkTags(tags: unknown, name = 'tags'): string[] {
     throw new IsrCacheError('E_INVALID_INPUT', `${name} holds ${list.length} tags; at most ${MAX_TAGS} are allowed per call. Group entries under fewer, broader tags`)
   }
   for (const tag of list) {
-    if (typeof tag !== 'string' || tag.length === 0 || tag.length > MAX_TAG_LENGTH || CONTROL.test(tag)) {
+    if (typeof tag !== 'string' || !isValidTag(tag)) {
       const why =
         typeof tag !== 'string' ? '' : tag.length > MAX_TAG_LENGTH ? ` (${tag.length} characters long)` : CONTROL.test(tag) ? ' (it holds a control character)' : ''
       throw new IsrCacheError(

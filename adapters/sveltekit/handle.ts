@@ -17,10 +17,11 @@
  * interfaces below are the part of Kit's API this file uses, and the returned functions are assignable to
  * Kit's `Handle` and `RequestHandler`.
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import type { IsrCache } from '../../src/cache.js'
 import { createIsrHandler, type IsrHandler, type IsrHandlerOptions } from '../../src/http/handler.js'
 import type { RouteRule } from '../../src/http/routes.js'
+import { secretDigest, secretMatches } from '../../src/http/secret.js'
 
 type MaybePromise<T> = T | Promise<T>
 
@@ -63,9 +64,12 @@ const DATA_HEADER = 'x-isr-cache-sveltekit-data'
  * and an endpoint's chunks), and a `withIsr` endpoint must recognise the hook's renders and vice versa.
  */
 const TOKEN_KEY = Symbol.for('isr-cache.sveltekit.internal-token')
-function internalToken(): Buffer {
-  const holder = globalThis as { [TOKEN_KEY]?: Buffer }
-  holder[TOKEN_KEY] ??= Buffer.from(randomBytes(24).toString('hex'))
+function internalToken(): { value: string; digest: Buffer } {
+  const holder = globalThis as { [TOKEN_KEY]?: { value: string; digest: Buffer } }
+  if (holder[TOKEN_KEY] === undefined) {
+    const value = randomBytes(24).toString('hex')
+    holder[TOKEN_KEY] = { value, digest: secretDigest(value) }
+  }
   return holder[TOKEN_KEY]
 }
 
@@ -73,9 +77,7 @@ function internalToken(): Buffer {
 function isInternal(event: KitRequestEvent): boolean {
   const value = event.request.headers.get(INTERNAL_HEADER)
   if (value === null || event.isSubRequest === false) return false
-  const token = internalToken()
-  const given = Buffer.from(value)
-  return given.length === token.length && timingSafeEqual(given, token)
+  return secretMatches(value, internalToken().digest)
 }
 
 /** Request headers not copied into an internal render (hop-by-hop, or ours). */
@@ -90,7 +92,7 @@ const NOT_FORWARDED = ['host', 'connection', 'keep-alive', 'content-length', 'tr
 async function renderInternal(event: KitRequestEvent, request: Request): Promise<Response> {
   const headers = new Headers(request.headers)
   for (const name of NOT_FORWARDED) headers.delete(name)
-  headers.set(INTERNAL_HEADER, internalToken().toString())
+  headers.set(INTERNAL_HEADER, internalToken().value)
   // event.request.url, not event.url: for a data request it is the __data.json URL Kit was asked for.
   const response = await event.fetch(event.request.url, { method: 'GET', headers, credentials: 'omit', redirect: 'manual' })
   if (!event.isDataRequest || response.headers.get('cache-control') !== 'private, no-store') return response

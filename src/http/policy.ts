@@ -3,6 +3,7 @@
  * that belongs to one visitor or one connection, no directive meant only for this cache, and nothing that
  * varies on what the render was not given (cookies, authorization) or on what the key does not hold.
  */
+import { isValidTag } from '../validate.js'
 import { declaredFreshness, parseVary, tokenList } from './directives.js'
 import type { RouteRule } from './routes.js'
 
@@ -73,8 +74,7 @@ export interface PolicySettings {
 
 /** Tags from `Cache-Tag`, keeping only those the core accepts (1–256 characters, no control characters). */
 export function cacheTags(header: string | null): string[] {
-  // eslint-disable-next-line no-control-regex
-  return tokenList(header).filter((tag) => tag.length <= 256 && !/[\u0000-\u001f\u007f]/.test(tag))
+  return tokenList(header).filter(isValidTag)
 }
 
 /**

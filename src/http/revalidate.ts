@@ -5,7 +5,7 @@
  */
 import type { IsrCache } from '../cache.js'
 import { IsrCacheError } from '../errors.js'
-import { checkKnown } from '../validate.js'
+import { checkKnown, isValidPath as validPath, isValidTag as validTag, MAX_TAGS } from '../validate.js'
 import { readLimited } from './body.js'
 import { secretDigest, secretMatches } from './secret.js'
 
@@ -33,9 +33,6 @@ export interface RevalidationResult {
 /** Request bodies larger than this are refused with 413. */
 const MAX_BODY_BYTES = 64 * 1024
 const MIN_SECRET_LENGTH = 16
-const MAX_TAGS = 512
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/
 
 /** A request the endpoint refuses: its status and what to tell the caller. */
 class Refused extends Error {
@@ -64,8 +61,6 @@ function stringList(field: string, value: unknown, check: (item: string) => bool
   return value as string[]
 }
 
-const validTag = (tag: string) => tag.length > 0 && tag.length <= 256 && !CONTROL.test(tag)
-const validPath = (path: string) => path.startsWith('/') && path.length <= 2048 && !CONTROL.test(path) && !path.includes('?') && !path.includes('#')
 
 /** `expire` from the JSON body (a number) or the query (a decimal string). */
 function expireOf(value: unknown, fromQuery: boolean): number | undefined {

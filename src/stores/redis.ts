@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto'
 import { deliver, encodeChange } from '../bus.js'
+import { describeError } from '../errors.js'
 import { decodeTagRecord, MAX_OPEN_WINDOWS, type TagRecord } from '../freshness.js'
 import type { ChangeFeed, ChangeHandlers, Driver, KeyLayout, ReadResult, TouchPolicy, WriteRequest } from './driver.js'
 
@@ -128,10 +129,6 @@ export function isKeyvRedis(store: unknown): store is KeyvRedisLike {
   )
 }
 
-function describeCause(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
-}
-
 const BLOB_STRING = 36 // RESP_TYPES.BLOB_STRING in @redis/client
 
 const shas = new Map<string, string>()
@@ -176,6 +173,7 @@ export class RedisDriver implements Driver {
     const client = this.#client
     client.on?.('ready', () => {
       this.#offline = undefined
+      this.#onConnectFailure.clear() // the calls that waited for this connection got it
       // An idle connection of ours does not hold a script open (a server stays up on its own listener).
       if (owned && this.#busy === 0) client.unref?.()
     })
@@ -199,7 +197,7 @@ export class RedisDriver implements Driver {
   #clients(): Promise<Clients> {
     const client = this.#client
     if (client.isReady !== true && this.#offline !== undefined) {
-      return Promise.reject(new Error(`not connected to Redis (${describeCause(this.#offline)}); reconnecting in the background`, { cause: this.#offline }))
+      return Promise.reject(new Error(`not connected to Redis (${describeError(this.#offline)}); reconnecting in the background`, { cause: this.#offline }))
     }
     // A client that failed to connect is closed by @keyv/redis; ask for it again to retry the connection.
     if (client.isOpen === false) this.#connecting = undefined
@@ -208,7 +206,7 @@ export class RedisDriver implements Driver {
     return Promise.race([
       connecting,
       new Promise<never>((_, reject) => {
-        this.#onConnectFailure.add((error) => reject(new Error(`could not connect to Redis (${describeCause(error)})`, { cause: error })))
+        this.#onConnectFailure.add((error) => reject(new Error(`could not connect to Redis (${describeError(error)})`, { cause: error })))
       }),
     ])
   }
