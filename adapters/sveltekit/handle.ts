@@ -19,6 +19,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { IsrCache } from '../../src/cache.js'
+import { IsrCacheError } from '../../src/errors.js'
 import { createIsrHandler, type IsrHandler, type IsrHandlerOptions } from '../../src/http/handler.js'
 import type { RouteRule } from '../../src/http/routes.js'
 import { secretDigest, secretMatches } from '../../src/http/secret.js'
@@ -179,11 +180,17 @@ export function createIsrHandle(options: IsrHandleOptions): KitHandle {
  * Wraps one `+server.ts` GET handler: `export const GET = withIsr(handler, { cache, revalidate: 60, tags: ['posts'] })`.
  * The same semantics as the hook (cookie-less regeneration through `event.fetch`, Set-Cookie never
  * replayed); the rule applies to every URL of the endpoint (the query is ignored unless `allowQuery` names it).
- * Don't also give the endpoint a rule in `createIsrHandle`'s routes.
+ * Don't also give the endpoint a rule in `createIsrHandle`'s routes. Throws `IsrCacheError`
+ * `E_INVALID_OPTION` for a handler that is not a function, or bad options.
  */
 export function withIsr<Event extends KitRequestEvent>(handler: (event: Event) => MaybePromise<Response>, options: WithIsrOptions): (event: Event) => Promise<Response> {
-  if (typeof handler !== 'function') throw new TypeError('[isr-cache] withIsr(handler, options): handler must be the +server.ts function to wrap')
-  const { revalidate, expire, tags, allowQuery, ...rest } = options ?? ({} as WithIsrOptions)
+  if (typeof handler !== 'function') {
+    throw new IsrCacheError('E_INVALID_OPTION', `withIsr(handler, options): handler must be the +server.ts function to wrap; got ${handler === null ? 'null' : typeof handler}`)
+  }
+  if (typeof options !== 'object' || options === null) {
+    throw new IsrCacheError('E_INVALID_OPTION', 'withIsr(handler, options): pass the options, e.g. withIsr(handler, { cache, revalidate: 60, tags: [\'posts\'] })')
+  }
+  const { revalidate, expire, tags, allowQuery, ...rest } = options
   const rule: RouteRule = {}
   if (revalidate !== undefined) rule.revalidate = revalidate
   if (expire !== undefined) rule.expire = expire
