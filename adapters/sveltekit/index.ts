@@ -11,4 +11,4 @@
  * ```
  */
 export { createIsrHandle, withIsr } from './handle.js'
-export type { IsrHandleOptions, WithIsrOptions } from './handle.js'
+export type { IsrHandleOptions, KitHandle, KitHandleInput, KitRequestEvent, WithIsrOptions } from './handle.js'

@@ -7,3 +7,4 @@ export const kit3Dir: string
 export const node24: string
 export function prepareSvelteKit3(options?: { log?: Log }): Promise<{ library: Library; install: StepResult; build: StepResult }>
 export function startSvelteKit3(options: { port: number; env?: Record<string, string | undefined>; name?: string; log?: Log }): Promise<NextServer>
+export function writeKit3Sources(): void
