@@ -125,13 +125,32 @@ function entryOptions(decision: Extract<Decision, { store: true }>) {
 }
 
 
-/**
- * Creates the ISR handler: `isr(request, render)` answers GET and HEAD from the cache (HIT, STALE while one
- * background regeneration runs, or MISS streamed from one render shared by concurrent requests) and passes
- * every other request, and every response that opts in neither by a route rule nor by its headers, through
- * untouched. Throws `IsrCacheError` `E_INVALID_OPTION` for bad options.
- */
-export function createIsrHandler(options: IsrHandlerOptions): IsrHandler {
+/** What a handler's requests share: its settings, checked once by `createIsrHandler`. */
+interface Handler {
+  cache: IsrCache
+  /** The rule and entry path of a pathname (memoised, bounded). */
+  routeOf(pathname: string): RouteOf
+  /** Digest of the bypass token, or undefined: no bypass. */
+  bypassDigest: Buffer | undefined
+  previewCookie: string | false
+  maxBodyBytes: number
+  policy: PolicySettings
+  /** The `vary` option's request header names, lower-case and sorted: part of every key. */
+  varyNames: string[]
+  /** Only the timeouts: the entry's tags, path and durations are set by the render (`context.entryOptions`). */
+  getOrSetOptions: GetOrSetOptions
+  /** Whole seconds since `lastModified`, on the handler's clock. */
+  ageOf(lastModified: number): number
+}
+
+/** What a pathname's requests share, worked out once per pathname: its rule and entry path. */
+interface RouteOf {
+  rule: RouteRule | false | undefined
+  path: string | undefined
+}
+
+/** Checks the options of `createIsrHandler` (throws `E_INVALID_OPTION` naming the bad one) into a `Handler`. */
+function handlerOf(options: IsrHandlerOptions): Handler {
   if (typeof options !== 'object' || options === null) throw optionError('pass an options object: createIsrHandler({ cache, routes })')
   checkKnown(options as unknown as Record<string, unknown>, OPTION_NAMES, 'createIsrHandler', 'E_INVALID_OPTION')
   const cache = options.cache
@@ -141,8 +160,6 @@ export function createIsrHandler(options: IsrHandlerOptions): IsrHandler {
   const routes = compileRoutes(options.routes)
   const bypassToken = options.bypassToken
   if (bypassToken !== undefined && typeof bypassToken !== 'string') throw optionError('option bypassToken must be a string (or undefined: no bypass)')
-  // An empty token (an unset environment variable) means no bypass, never "an empty header bypasses".
-  const bypassDigest = bypassToken ? secretDigest(bypassToken) : undefined
   const previewCookie = options.previewCookie ?? '__prerender_bypass'
   if (previewCookie !== false && (typeof previewCookie !== 'string' || previewCookie === '')) throw optionError('option previewCookie must be a cookie name, or false')
   const maxBodyBytes = options.maxBodyBytes ?? TEN_MIB
@@ -163,178 +180,190 @@ export function createIsrHandler(options: IsrHandlerOptions): IsrHandler {
   const hardTimeout = positiveSeconds('hardTimeout', options.hardTimeout)
   const now = options.now ?? Date.now
   if (typeof now !== 'function') throw optionError('option now must be a function returning epoch milliseconds')
-  const ageOf = (lastModified: number): number => Math.max(0, Math.floor((now() - lastModified) / 1000))
-  const policy: PolicySettings = { statuses: new Set(statuses), vary: new Set(varyNames), maxBodyBytes }
 
-  // The entry's tags, path and durations are set by the regeneration (context.entryOptions), which knows
-  // the response's own headers; getOrSet itself gets only the timeouts, so a HIT checks no entry options.
   const getOrSetOptions: GetOrSetOptions = {}
   if (softTimeout !== undefined) getOrSetOptions.softTimeout = softTimeout
   if (hardTimeout !== undefined) getOrSetOptions.hardTimeout = hardTimeout
-
-  /** What a pathname's requests share, worked out once per pathname (bounded): its rule and entry path. */
-  interface RouteOf {
-    rule: RouteRule | false | undefined
-    path: string | undefined
-  }
   const byPathname = new Map<string, RouteOf>()
-  function routeOf(pathname: string): RouteOf {
-    let found = byPathname.get(pathname)
-    if (found !== undefined) return found
-    found = { rule: routes.match(pathname), path: entryPath(pathname) }
-    if (byPathname.size >= 10_000) byPathname.clear()
-    byPathname.set(pathname, found)
-    return found
+  return {
+    cache,
+    routeOf(pathname) {
+      let found = byPathname.get(pathname)
+      if (found !== undefined) return found
+      found = { rule: routes.match(pathname), path: entryPath(pathname) }
+      if (byPathname.size >= 10_000) byPathname.clear()
+      byPathname.set(pathname, found)
+      return found
+    },
+    // An empty token (an unset environment variable) means no bypass, never "an empty header bypasses".
+    bypassDigest: bypassToken ? secretDigest(bypassToken) : undefined,
+    previewCookie,
+    maxBodyBytes,
+    policy: { statuses: new Set(statuses), vary: new Set(varyNames), maxBodyBytes },
+    varyNames,
+    getOrSetOptions,
+    ageOf: (lastModified) => Math.max(0, Math.floor((now() - lastModified) / 1000)),
   }
+}
 
-  /** Stores a render replacing whatever is there (bypass, header opt-in): streamed to the visitor meanwhile. */
-  function storeAndStream(request: Request, response: Response, decision: Decision, key: string, path: string, state: IsrCacheHeader): Response {
-    if (!decision.store) {
-      if (state === 'BYPASS') void cache.delete(key).catch(() => {})
-      return asVisitor(response, state)
-    }
-    const save = async (body: Uint8Array | undefined): Promise<void> => {
-      if (body === undefined) await cache.delete(key)
-      else await cache.set(key, toStored(response, body), { path, ...entryOptions(decision) })
-    }
-    if (request.method === 'HEAD') {
-      void readLimited(response.body, maxBodyBytes).then(save).catch(() => {})
-      return asVisitor(response, state, null)
-    }
-    const { visitor, whole } = teeBody(response.body, maxBodyBytes)
-    void whole.then(save).catch(() => {})
-    return asVisitor(response, state, visitor)
+/** Stores a render replacing whatever is there (bypass, header opt-in): streamed to the visitor meanwhile. */
+function storeAndStream(h: Handler, request: Request, response: Response, decision: Decision, key: string, path: string, state: IsrCacheHeader): Response {
+  if (!decision.store) {
+    if (state === 'BYPASS') void h.cache.delete(key).catch(() => {})
+    return asVisitor(response, state)
   }
-
-  /** A regeneration of a stale entry through the core, for a route without a rule (its headers decide). */
-  function regenerateByHeaders(request: Request, key: string, path: string, render: Render): void {
-    cache
-      .getOrSet<StoredResponse>(key, (context) => regenerateInBackground(request, key, path, undefined, render, context), getOrSetOptions)
-      .catch(() => {}) // reported by the core
+  const save = async (body: Uint8Array | undefined): Promise<void> => {
+    if (body === undefined) await h.cache.delete(key)
+    else await h.cache.set(key, toStored(response, body), { path, ...entryOptions(decision) })
   }
-
-  /** The render of a cacheable page: cookie-less, and an error it throws marked as the app's own. */
-  async function renderCacheable(request: Request, render: Render): Promise<Response> {
-    try {
-      return await render(internalRequest(request))
-    } catch (error) {
-      throw new RenderFailed(error)
-    }
+  if (request.method === 'HEAD') {
+    void readLimited(response.body, h.maxBodyBytes).then(save).catch(() => {})
+    return asVisitor(response, state, null)
   }
+  const { visitor, whole } = teeBody(response.body, h.maxBodyBytes)
+  void whole.then(save).catch(() => {})
+  return asVisitor(response, state, visitor)
+}
 
-  /** Renders a stale entry again, cookie-less; what may not be stored anymore is dropped, a 5xx keeps it (stale-if-error). */
-  async function regenerateInBackground(request: Request, key: string, path: string, rule: RouteRule | undefined, render: Render, context: RegenerateContext<StoredResponse>): Promise<StoredResponse> {
+/** A regeneration of a stale entry through the core, for a route without a rule (its headers decide). */
+function regenerateByHeaders(h: Handler, request: Request, key: string, path: string, render: Render): void {
+  h.cache
+    .getOrSet<StoredResponse>(key, (context) => regenerateInBackground(h, request, key, path, undefined, render, context), h.getOrSetOptions)
+    .catch(() => {}) // reported by the core
+}
+
+/** The render of a cacheable page: cookie-less, and an error it throws marked as the app's own. */
+async function renderCacheable(request: Request, render: Render): Promise<Response> {
+  try {
+    return await render(internalRequest(request))
+  } catch (error) {
+    throw new RenderFailed(error)
+  }
+}
+
+/** Renders a stale entry again, cookie-less; what may not be stored anymore is dropped, a 5xx keeps it (stale-if-error). */
+async function regenerateInBackground(h: Handler, request: Request, key: string, path: string, rule: RouteRule | undefined, render: Render, context: RegenerateContext<StoredResponse>): Promise<StoredResponse> {
+  const response = await renderCacheable(request, render)
+  const decision = decide(response, rule, h.policy)
+  if (!decision.store) {
+    await response.body?.cancel().catch(() => {})
+    if (response.status >= 500) throw new NotStored(`status ${response.status}`)
+    await h.cache.delete(key).catch(() => {})
+    throw new NotStored(decision.reason)
+  }
+  context.entryOptions = { path, ...entryOptions(decision) }
+  const body = await readLimited(response.body, h.maxBodyBytes)
+  if (body === undefined) {
+    await h.cache.delete(key).catch(() => {})
+    throw new NotStored('too-large')
+  }
+  return toStored(response, body)
+}
+
+/** A route with a rule: one `getOrSet`, whose miss streams to the request that rendered it. */
+async function ruled(h: Handler, request: Request, rule: RouteRule, key: string, path: string, render: Render): Promise<Response> {
+  type Outcome = { result: GetOrSetResult<StoredResponse> } | { error: unknown } | { response: Response }
+  // Settled by whichever comes first: getOrSet's answer, or this request's own render (a streamed MISS).
+  let settle!: (outcome: Outcome) => void
+  const first = new Promise<Outcome>((resolve) => (settle = resolve))
+  const answer = (response: Response) => settle({ response })
+  let rendered = false
+  const produce = async (context: RegenerateContext<StoredResponse>): Promise<StoredResponse> => {
+    if (context.staleValue !== undefined) return regenerateInBackground(h, request, key, path, rule, render, context)
+    rendered = true
     const response = await renderCacheable(request, render)
-    const decision = decide(response, rule, policy)
+    const decision = decide(response, rule, h.policy)
     if (!decision.store) {
-      await response.body?.cancel().catch(() => {})
-      if (response.status >= 500) throw new NotStored(`status ${response.status}`)
-      await cache.delete(key).catch(() => {})
+      // This request gets its render as it is; the requests waiting on it render for themselves.
+      if (request.method === 'HEAD') void response.body?.cancel().catch(() => {})
+      answer(asVisitor(response, 'MISS', request.method === 'HEAD' ? null : response.body))
       throw new NotStored(decision.reason)
     }
     context.entryOptions = { path, ...entryOptions(decision) }
-    const body = await readLimited(response.body, maxBodyBytes)
-    if (body === undefined) {
-      await cache.delete(key).catch(() => {})
-      throw new NotStored('too-large')
+    let whole: Promise<Uint8Array | undefined>
+    if (request.method === 'HEAD') {
+      answer(asVisitor(response, 'MISS', null))
+      whole = readLimited(response.body, h.maxBodyBytes)
+    } else {
+      const split = teeBody(response.body, h.maxBodyBytes)
+      answer(asVisitor(response, 'MISS', split.visitor))
+      whole = split.whole
     }
+    const body = await whole
+    if (body === undefined) throw new NotStored('too-large')
     return toStored(response, body)
   }
-
-  /** A route with a rule: one `getOrSet`, whose miss streams to the request that rendered it. */
-  async function ruled(request: Request, rule: RouteRule, key: string, path: string, render: Render): Promise<Response> {
-    type Outcome = { result: GetOrSetResult<StoredResponse> } | { error: unknown } | { response: Response }
-    // Settled by whichever comes first: getOrSet's answer, or this request's own render (a streamed MISS).
-    let settle!: (outcome: Outcome) => void
-    const first = new Promise<Outcome>((resolve) => (settle = resolve))
-    const answer = (response: Response) => settle({ response })
-    let rendered = false
-    const produce = async (context: RegenerateContext<StoredResponse>): Promise<StoredResponse> => {
-      if (context.staleValue !== undefined) return regenerateInBackground(request, key, path, rule, render, context)
-      rendered = true
-      const response = await renderCacheable(request, render)
-      const decision = decide(response, rule, policy)
-      if (!decision.store) {
-        // This request gets its render as it is; the requests waiting on it render for themselves.
-        if (request.method === 'HEAD') void response.body?.cancel().catch(() => {})
-        answer(asVisitor(response, 'MISS', request.method === 'HEAD' ? null : response.body))
-        throw new NotStored(decision.reason)
-      }
-      context.entryOptions = { path, ...entryOptions(decision) }
-      let whole: Promise<Uint8Array | undefined>
-      if (request.method === 'HEAD') {
-        answer(asVisitor(response, 'MISS', null))
-        whole = readLimited(response.body, maxBodyBytes)
-      } else {
-        const split = teeBody(response.body, maxBodyBytes)
-        answer(asVisitor(response, 'MISS', split.visitor))
-        whole = split.whole
-      }
-      const body = await whole
-      if (body === undefined) throw new NotStored('too-large')
-      return toStored(response, body)
-    }
-    cache
-      .getOrSet<StoredResponse>(key, produce, getOrSetOptions)
-      .then(
-        (result) => settle({ result }),
-        (error: unknown) => settle({ error }),
-      )
-    const outcome = await first
-    if ('response' in outcome) return outcome.response
-    if ('result' in outcome) {
-      const { value, status, lastModified } = outcome.result
-      return respondFromStored(value, request, status === 'hit' ? 'HIT' : status === 'stale' ? 'STALE' : 'MISS', ageOf(lastModified))
-    }
-    const error = outcome.error
-    if (error instanceof IsrCacheError && error.code === 'E_HARD_TIMEOUT') {
-      return new Response('Gateway Timeout: the page is still being rendered\n', { status: 504, headers: { 'content-type': 'text/plain; charset=utf-8', 'x-isr-cache': 'MISS', 'retry-after': '1' } })
-    }
-    const cause = error instanceof IsrCacheError ? error.cause : undefined
-    // This request's own render threw: the app's own error, as it would have been without the cache.
-    if (rendered && cause instanceof RenderFailed) throw cause.error
-    // Another request's render was not stored (or failed), or the cache refused: render as if uncached.
-    return render(request)
+  h.cache
+    .getOrSet<StoredResponse>(key, produce, h.getOrSetOptions)
+    .then(
+      (result) => settle({ result }),
+      (error: unknown) => settle({ error }),
+    )
+  const outcome = await first
+  if ('response' in outcome) return outcome.response
+  if ('result' in outcome) {
+    const { value, status, lastModified } = outcome.result
+    return respondFromStored(value, request, status === 'hit' ? 'HIT' : status === 'stale' ? 'STALE' : 'MISS', h.ageOf(lastModified))
   }
+  const error = outcome.error
+  if (error instanceof IsrCacheError && error.code === 'E_HARD_TIMEOUT') {
+    return new Response('Gateway Timeout: the page is still being rendered\n', { status: 504, headers: { 'content-type': 'text/plain; charset=utf-8', 'x-isr-cache': 'MISS', 'retry-after': '1' } })
+  }
+  const cause = error instanceof IsrCacheError ? error.cause : undefined
+  // This request's own render threw: the app's own error, as it would have been without the cache.
+  if (rendered && cause instanceof RenderFailed) throw cause.error
+  // Another request's render was not stored (or failed), or the cache refused: render as if uncached.
+  return render(request)
+}
 
+/** A route without a rule: known entries are served; the response of a miss may opt in by its headers. */
+async function byHeaders(h: Handler, request: Request, key: string, path: string, render: Render): Promise<Response> {
+  // A miss is rendered for this request alone (coalescing routes that may never be cached would queue them behind each other).
+  let found
+  try {
+    found = await h.cache.get<StoredResponse>(key)
+  } catch {
+    found = undefined // a closed cache: fail open
+  }
+  if (found !== undefined) {
+    if (found.status === 'stale') regenerateByHeaders(h, request, key, path, render)
+    return respondFromStored(found.value, request, found.status === 'hit' ? 'HIT' : 'STALE', h.ageOf(found.lastModified))
+  }
+  const credentials = request.headers.has('cookie') || request.headers.has('authorization')
+  const response = await render(request)
+  const decision = decide(response, undefined, h.policy)
+  if (!decision.store && decision.reason === 'no-opt-in') return response
+  // Rendered with this visitor's credentials, or only headers (HEAD): served, never stored.
+  if (credentials || request.method === 'HEAD') return asVisitor(response, 'MISS')
+  return storeAndStream(h, request, response, decision, key, path, 'MISS')
+}
+
+/**
+ * Creates the ISR handler: `isr(request, render)` answers GET and HEAD from the cache (HIT, STALE while one
+ * background regeneration runs, or MISS streamed from one render shared by concurrent requests) and passes
+ * every other request, and every response that opts in neither by a route rule nor by its headers, through
+ * untouched. Throws `IsrCacheError` `E_INVALID_OPTION` for bad options.
+ */
+export function createIsrHandler(options: IsrHandlerOptions): IsrHandler {
+  const h = handlerOf(options)
   return async function isr(request, render) {
     const method = request.method
     if (method !== 'GET' && method !== 'HEAD') return render(request)
     const url = new URL(request.url)
-    const { rule, path } = routeOf(url.pathname)
+    const { rule, path } = h.routeOf(url.pathname)
     if (rule === false) return render(request)
-    if (previewCookie !== false && hasCookie(request.headers.get('cookie'), previewCookie)) {
+    if (h.previewCookie !== false && hasCookie(request.headers.get('cookie'), h.previewCookie)) {
       const response = asVisitor(await render(request), 'BYPASS')
       response.headers.set('cache-control', 'private, no-store')
       return response
     }
-    const key = cacheKey(url, rule?.allowQuery, varyNames, request.headers)
+    const key = cacheKey(url, rule?.allowQuery, h.varyNames, request.headers)
     if (path === undefined || key.length > 4096) return render(request)
-
-    if (bypassDigest !== undefined && secretMatches(request.headers.get('x-isr-cache-bypass'), bypassDigest)) {
+    if (h.bypassDigest !== undefined && secretMatches(request.headers.get('x-isr-cache-bypass'), h.bypassDigest)) {
       const response = await render(internalRequest(request))
-      return storeAndStream(request, response, decide(response, rule, policy), key, path, 'BYPASS')
+      return storeAndStream(h, request, response, decide(response, rule, h.policy), key, path, 'BYPASS')
     }
-    if (rule !== undefined) return ruled(request, rule, key, path, render)
-
-    // No rule: the response may opt in by its headers. Known entries are served; a miss is rendered for
-    // this request alone (coalescing routes that may never be cached would queue them behind each other).
-    let found
-    try {
-      found = await cache.get<StoredResponse>(key)
-    } catch {
-      found = undefined // a closed cache: fail open
-    }
-    if (found !== undefined) {
-      if (found.status === 'stale') regenerateByHeaders(request, key, path, render)
-      return respondFromStored(found.value, request, found.status === 'hit' ? 'HIT' : 'STALE', ageOf(found.lastModified))
-    }
-    const credentials = request.headers.has('cookie') || request.headers.has('authorization')
-    const response = await render(request)
-    const decision = decide(response, undefined, policy)
-    if (!decision.store && decision.reason === 'no-opt-in') return response
-    // Rendered with this visitor's credentials, or only headers (HEAD): served, never stored.
-    if (credentials || method === 'HEAD') return asVisitor(response, 'MISS')
-    return storeAndStream(request, response, decision, key, path, 'MISS')
+    if (rule !== undefined) return ruled(h, request, rule, key, path, render)
+    return byHeaders(h, request, key, path, render)
   }
 }
