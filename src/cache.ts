@@ -498,6 +498,11 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
   /** Each regeneration until its write has landed or failed, for close() to wait on. */
   const settling = new Set<Promise<void>>()
   const settlingByKey = new Map<string, Promise<void>>()
+  /**
+   * How many regenerations have handed their value to `landing` so far: a `getOrSet` whose lookup missed
+   * looks again if this moved meanwhile, since the regeneration it would have joined is no longer in flight.
+   */
+  let regenerationsLanded = 0
   /** Callers waiting for another instance's regeneration of a key to land, woken by writes and the feed. */
   const waiters = new Map<string, Set<() => void>>()
   const backoff = new BoundedMap<{ failures: number; retryAt: number }>(10_000)
@@ -923,6 +928,7 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
         // An older regeneration finishing after a newer one must not shadow it.
         const newer = landing.get(key)
         if (newer === undefined || newer.lastModified <= held.lastModified) landing.set(key, held)
+        regenerationsLanded += 1
         try {
           await write(key, kept)
         } finally {
@@ -1021,7 +1027,12 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
         )
       }
 
-      const found = await lookup(key)
+      const finishedBefore = regenerationsLanded
+      let found = await lookup(key)
+      // The lookup awaited: a regeneration (of this key, perhaps) may have finished meanwhile, its value
+      // landing or already written, no longer in flight for the single-flight check below. Look again
+      // rather than render a second time.
+      if (found?.state !== 'fresh' && !inflight.has(key) && regenerationsLanded !== finishedBefore) found = await lookup(key)
       tally(key, found === undefined ? 'miss' : found.state === 'fresh' ? 'hit' : 'stale')
       if (found !== undefined && found.state === 'fresh') {
         return { value: found.held.value as T, status: 'hit', lastModified: found.held.lastModified }
