@@ -16,6 +16,7 @@ import type { NextServer, StepResult } from '../examples/next/tooling/prepare.mj
 import { startUpstream, type Upstream } from '../examples/next/tooling/upstream.mjs'
 import { appDir, prepareSvelteKit, prepareSvelteKit3, startSvelteKit, startSvelteKit3 } from '../examples/sveltekit/tooling/app.mjs'
 import { sleep, waitFor } from './support/next-app.js'
+import { missHitStaleHit, stampedeRendersOnce, type TwoInstances } from './support/scenarios.js'
 import { REDIS_URL, dropPrefix, redisAvailable, uniquePrefix } from './support/redis.js'
 import { freePort, redisServerAvailable, startPrivateRedis, type PrivateRedis } from './support/redis-server.js'
 
@@ -159,30 +160,12 @@ function twoInstances(fixture: Fixture): void {
       await upstream?.close()
       await dropPrefix(prefix)
     })
+    const scenario = (): TwoInstances<NextServer> => ({ a, b, upstream, fetchPage, purge, propagationMs: PROPAGATION_MS })
 
     it('MISS → HIT (on the other instance too) → STALE → HIT with the new content', async () => {
-      upstream.setPosts({ version: 'v1', title: 'first' })
-      const miss = await fetchPage(a, '/isr')
-      const renderedAt = Date.now()
-      expect([miss.status, miss.cache, miss.version]).toEqual([200, 'MISS', 'v1'])
-      const hitA = await fetchPage(a, '/isr')
-      const hitB = await fetchPage(b, '/isr')
-      expect(Date.now() - renderedAt, 'the HITs must come within the revalidate window').toBeLessThan(REVALIDATE * 1000)
-      expect([hitA.cache, hitA.id]).toEqual(['HIT', miss.id])
-      expect([hitB.cache, hitB.id]).toEqual(['HIT', miss.id])
+      await missHitStaleHit(scenario(), '/isr', REVALIDATE)
       // The hook after the cache in sequence() ran for the render; its header was stored with the page.
-      expect(hitB.headers.get('x-rendered-by')).toBe('sveltekit')
-
-      upstream.setPosts({ version: 'v2', title: 'second' })
-      await sleep(renderedAt + REVALIDATE * 1000 + 100 - Date.now())
-      const stale = await fetchPage(b, '/isr')
-      expect([stale.cache, stale.id, stale.version]).toEqual(['STALE', miss.id, 'v1'])
-      const fresh = await waitFor(async () => {
-        const page = await fetchPage(b, '/isr')
-        return page.cache === 'HIT' && page.version === 'v2' ? page : undefined
-      }, { timeoutMs: PROPAGATION_MS, intervalMs: 50 })
-      expect(fresh.id).not.toBe(miss.id)
-      await waitFor(async () => ((await fetchPage(a, '/isr')).id === fresh.id ? true : undefined), { timeoutMs: PROPAGATION_MS, intervalMs: 50 })
+      expect((await fetchPage(b, '/isr')).headers.get('x-rendered-by')).toBe('sveltekit')
     }, TEST_TIMEOUT)
 
     it("a page's __data.json is its own entry, served from the cache on the other instance, purged with its page", async () => {
@@ -217,30 +200,7 @@ function twoInstances(fixture: Fixture): void {
     }, TEST_TIMEOUT)
 
     it('50 concurrent requests on a stale page across both instances: all served stale at once, exactly one render', async () => {
-      upstream.setPosts({ version: 's1', title: 'stampede' })
-      const first = await fetchPage(a, '/stampede')
-      expect(first.cache).toBe('MISS')
-      await cachedOn(b, '/stampede')
-      const before = upstream.renders('/stampede')
-      upstream.setPosts({ version: 's2', title: 'stampede again' })
-      // Stale now, on both (a soft purge: no clock involved), and the next render is held at the gate.
-      expect((await purge(a, { paths: ['/stampede'], expire: 3600 })).status).toBe(200)
-      upstream.closeGate('stampede')
-      try {
-        const pages = await Promise.all(Array.from({ length: 50 }, (_, i) => fetchPage(i % 2 === 0 ? a : b, '/stampede')))
-        for (const page of pages) expect([page.status, page.id]).toEqual([200, first.id])
-        expect(pages.filter((page) => page.cache === 'STALE').length).toBeGreaterThan(0)
-        for (const page of pages) expect(['STALE', 'HIT']).toContain(page.cache)
-        await waitFor(async () => (upstream.waiting('stampede') === 1 ? true : undefined), { timeoutMs: PROPAGATION_MS, intervalMs: 20 })
-      } finally {
-        upstream.openGate('stampede')
-      }
-      const fresh = await waitFor(async () => {
-        const [pa, pb] = await Promise.all([fetchPage(a, '/stampede'), fetchPage(b, '/stampede')])
-        return pa.version === 's2' && pb.version === 's2' && pa.id === pb.id ? pa : undefined
-      }, { timeoutMs: PROPAGATION_MS, intervalMs: 50 })
-      expect(fresh.cache).toBe('HIT')
-      expect(upstream.renders('/stampede') - before).toBe(1)
+      await stampedeRendersOnce(scenario(), '/stampede', 'stampede')
     }, TEST_TIMEOUT)
 
     it('tag and path purges on A (endpoint and form action) are honoured on B; bad input is a 4xx', async () => {
@@ -347,6 +307,34 @@ function twoInstances(fixture: Fixture): void {
         upstream.openGate('stream')
         await reader?.cancel().catch(() => {})
       }
+    }, TEST_TIMEOUT)
+
+    it('a load that throws while regenerating: the page and its __data.json keep their last good render', async () => {
+      const path = `/blog/${RUN}-fail`
+      upstream.setPosts({ version: 'e1', title: 'before the outage' })
+      expect((await fetchPage(a, path)).cache).toBe('MISS')
+      expect((await fetchPage(a, `${path}/__data.json`)).cache).toBe('MISS')
+      const page = await cachedOn(b, path)
+      const data = await cachedOn(b, `${path}/__data.json`)
+      upstream.setPosts({ error: 'CMS down' })
+      const before = upstream.renders(path)
+      expect((await purge(a, { paths: [path], expire: 3600 })).status).toBe(200)
+      await waitFor(async () => ((await fetchPage(b, path)).cache === 'STALE' ? true : undefined), { timeoutMs: PROPAGATION_MS, intervalMs: 50 })
+      await waitFor(async () => ((await fetchPage(b, `${path}/__data.json`)).cache === 'STALE' ? true : undefined), { timeoutMs: PROPAGATION_MS, intervalMs: 50 })
+      // Both regenerations ran (and failed); what either instance serves for a while after is the last good render.
+      await waitFor(async () => (upstream.renders(path) - before >= 2 ? true : undefined), { timeoutMs: PROPAGATION_MS, intervalMs: 20 })
+      for (let i = 0; i < 10; i++) {
+        for (const server of [a, b]) {
+          const [again, againData] = await Promise.all([fetchPage(server, path), fetchPage(server, `${path}/__data.json`)])
+          expect([again.status, again.id, again.version]).toEqual([200, page.id, 'e1'])
+          expect([againData.status, againData.id, againData.version]).toEqual([200, data.id, 'e1'])
+          expect(againData.body).not.toContain('"type":"error"')
+        }
+        await sleep(50)
+      }
+      upstream.setPosts({ version: 'e2', title: 'after the outage' })
+      expect((await purge(a, { paths: [path] })).status).toBe(200)
+      await waitFor(async () => ((await fetchPage(b, `${path}/__data.json`)).version === 'e2' ? true : undefined), { timeoutMs: PROPAGATION_MS, intervalMs: 50 })
     }, TEST_TIMEOUT)
 
     it('the bypass token renders fresh and replaces the entry; a wrong one is ignored', async () => {

@@ -150,6 +150,52 @@ describe('createIsrHandle (in process)', () => {
   })
 })
 
+describe('a __data.json whose load threw', () => {
+  it('is answered with the error status, never stored, and a failed regeneration keeps the last good data', async () => {
+    const cache = createIsrCache()
+    let failing = false
+    let renders = 0
+    const handle = createIsrHandle({ cache, routes: { '/blog/*': { revalidate: false } } })
+    const app = kitApp(handle, (event) => {
+      renders++
+      if (!failing || !event.isDataRequest) return page(event, renders)
+      // What Kit sends when a load throws: 200, the failed node in the first line.
+      const body = '{"type":"data","nodes":[null,{"type":"error","error":{"message":"Internal Error"}}]}\n'
+      return new Response(body, { headers: { 'content-type': 'application/json', 'cache-control': 'private, no-store' } })
+    })
+    const good = await app.answer('/blog/a/__data.json')
+    expect(await text(good)).toEqual(['MISS', `{"type":"data","n":${renders}}`])
+
+    failing = true
+    // A soft purge: stale, served at once while one regeneration runs (and fails).
+    await cache.revalidatePath('/blog/a', { expire: 3600 })
+    const stale = await app.answer('/blog/a/__data.json')
+    expect(await text(stale)).toEqual(['STALE', `{"type":"data","n":1}`])
+    // The regeneration fails (the error answer is not stored), and the last good data is still what is served.
+    await waitFor(async () => cache.stats().regenerationErrors === 1)
+    const after = await app.answer('/blog/a/__data.json')
+    expect(await text(after)).toEqual(['STALE', '{"type":"data","n":1}'])
+
+    // A miss whose load throws: the visitor gets the error with its status, as Kit's own data errors; nothing stored.
+    const miss = await app.answer('/blog/b/__data.json')
+    expect([miss.status, miss.headers.get('x-isr-cache'), await miss.json()]).toEqual([500, 'MISS', { message: 'Internal Error' }])
+    expect(miss.headers.get('cache-control')).toBe('private, no-store')
+    expect(await cache.get('/blog/b')).toBeUndefined()
+    // A streamed data answer without an error streams on whole.
+    failing = false
+    expect((await text(await app.answer('/blog/b/__data.json')))[0]).toBe('MISS')
+    await cache.close()
+  })
+})
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const until = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error('timed out')
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
 describe('withIsr (in process)', () => {
   it('caches one endpoint without the hook, cookie-less, ignoring the query unless allowed', async () => {
     const cache = createIsrCache()

@@ -11,7 +11,9 @@
  *   marker, never a second `resolve` of the visitor's event (Kit refuses a second `setHeaders`, and the
  *   visitor's cookies would reach the render);
  * - Kit's `cache-control: private, no-store` on every `__data.json`: dropped from the render we store (it is
- *   Kit's blanket default, not the page's choice) and sent to the visitor as Kit would have.
+ *   Kit's blanket default, not the page's choice) and sent to the visitor as Kit would have;
+ * - a `__data.json` whose `load` threw (Kit answers 200 with an error node): answered with the error's status,
+ *   so it is not stored and a failed regeneration keeps the last good data.
  *
  * Kit's types are not imported (the package must not need `@sveltejs/kit` to load or to type-check): the
  * interfaces below are the part of Kit's API this file uses, and the returned functions are assignable to
@@ -96,12 +98,78 @@ async function renderInternal(event: KitRequestEvent, request: Request): Promise
   headers.set(INTERNAL_HEADER, internalToken().value)
   // event.request.url, not event.url: for a data request it is the __data.json URL Kit was asked for.
   const response = await event.fetch(event.request.url, { method: 'GET', headers, credentials: 'omit', redirect: 'manual' })
-  if (!event.isDataRequest || response.headers.get('cache-control') !== 'private, no-store') return response
-  // Kit's blanket default on every __data.json, not the page's choice: the route's rule (or the page's own
-  // setHeaders) decides whether it is stored; the visitor gets it back (`forVisitor`).
+  if (!event.isDataRequest) return response
+  return failedAsError(withoutKitDefault(response))
+}
+
+/**
+ * Kit's blanket `cache-control: private, no-store` on every __data.json is not the page's choice: dropped, so
+ * the route's rule (or the page's own setHeaders) decides whether it is stored; the visitor gets it back
+ * (`forVisitor`).
+ */
+function withoutKitDefault(response: Response): Response {
+  if (response.headers.get('cache-control') !== 'private, no-store') return response
   const copy = new Headers(response.headers)
   copy.delete('cache-control')
   return new Response(response.body, { status: response.status, statusText: response.statusText, headers: copy })
+}
+
+/** The failed node of a data answer's first line (`{"type":"data","nodes":[…]}`), if a `load` threw. */
+function failedNode(line: string): { status: number; error: unknown } | undefined {
+  if (!line.includes('"type":"error"')) return undefined
+  try {
+    const parsed = JSON.parse(line) as { type?: unknown; nodes?: unknown }
+    if (parsed.type !== 'data' || !Array.isArray(parsed.nodes)) return undefined
+    const node = (parsed.nodes as Array<{ type?: unknown; status?: unknown; error?: unknown } | null>).find((candidate) => candidate?.type === 'error')
+    if (node === undefined || node === null) return undefined
+    const status = typeof node.status === 'number' && node.status >= 400 && node.status <= 599 ? node.status : 500
+    return { status, error: node.error ?? { message: 'Internal Error' } }
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Kit answers a data request whose `load` threw with a 200 holding an error node (the client then shows the
+ * error page). Stored, that would replace the page's last good data until the next purge; it is answered
+ * instead as Kit's data endpoint answers its own failures, the node's error as JSON with its status (500 for
+ * an unexpected error): the HTTP layer does not store it, and a failed regeneration keeps the stale entry.
+ * Reads the body up to the end of its first line (the nodes); the rest streams on.
+ */
+async function failedAsError(response: Response): Promise<Response> {
+  if (response.status !== 200 || response.body === null) return response
+  const reader = response.body.getReader()
+  const decoder = new TextDecoder()
+  const head: Uint8Array[] = []
+  let text = ''
+  let done = false
+  while (!done && !text.includes('\n')) {
+    const next = await reader.read()
+    if (next.done) done = true
+    else {
+      head.push(next.value)
+      text += decoder.decode(next.value, { stream: true })
+    }
+  }
+  const end = text.indexOf('\n')
+  const failed = failedNode(end === -1 ? text : text.slice(0, end))
+  if (failed !== undefined) {
+    await reader.cancel().catch(() => {})
+    return new Response(JSON.stringify(failed.error), { status: failed.status, headers: { 'content-type': 'application/json' } })
+  }
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (const chunk of head) controller.enqueue(chunk)
+      if (done) controller.close()
+    },
+    async pull(controller) {
+      const next = await reader.read()
+      if (next.done) controller.close()
+      else controller.enqueue(next.value)
+    },
+    cancel: (reason) => reader.cancel(reason),
+  })
+  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers })
 }
 
 /** The answer to a data request carries Kit's own `cache-control` unless the page set one. */

@@ -12,7 +12,10 @@ export interface Posts {
 export async function posts(): Promise<Posts> {
   if (!upstream) return { version: 'local', title: 'Hello from isr-cache' }
   const response = await fetch(`${upstream}/posts`)
-  return (await response.json()) as Posts
+  const document = (await response.json()) as Posts & { error?: string }
+  // The tests' stand-in for a CMS outage: the page's load throws.
+  if (document.error !== undefined) throw new Error(`upstream: ${document.error}`)
+  return document
 }
 
 export async function reportRender(route: string): Promise<void> {
