@@ -178,19 +178,23 @@ describe.runIf(redisServerAvailable)('createRevalidationHandler with the store d
     redis = await startPrivateRedis()
     const cache: IsrCache = createIsrCache({ store: redis.url, prefix: `revalidate-${process.pid}`, onError: () => {}, writeTimeout: 0.5, circuitBreaker: false })
     const revalidate = createRevalidationHandler({ cache, secret: SECRET })
-    expect((await revalidate(jsonPost({ tags: ['a'] }))).status).toBe(200)
+    /** Purges until one is acknowledged (the first needs the connection, which a loaded machine may take a while to open). */
+    const acknowledged = async (): Promise<number> => {
+      const giveUpAt = Date.now() + 15_000
+      let status = 0
+      while (status !== 200 && Date.now() < giveUpAt) {
+        status = (await revalidate(jsonPost({ tags: ['a'] }))).status
+        if (status !== 200) await new Promise((r) => setTimeout(r, 100))
+      }
+      return status
+    }
+    expect(await acknowledged()).toBe(200)
     await redis.stop()
     const down = await revalidate(jsonPost({ tags: ['a'] }))
     expect(down.status).toBe(503)
     expect(await down.json()).toMatchObject({ revalidated: false })
     await redis.start()
-    const giveUpAt = Date.now() + 15_000
-    let status = 0
-    while (status !== 200 && Date.now() < giveUpAt) {
-      status = (await revalidate(jsonPost({ tags: ['a'] }))).status
-      if (status !== 200) await new Promise((r) => setTimeout(r, 100))
-    }
-    expect(status).toBe(200)
+    expect(await acknowledged()).toBe(200)
     await cache.close()
   })
 })
