@@ -2,6 +2,7 @@
  * createIsrHandler in process, on the real in-memory store: what is stored, what is served, what a render
  * sees. The two-instance behaviour on Redis is in http.e2e.test.ts.
  */
+import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { createIsrCache, type IsrCache } from '../src/index.js'
 import { createIsrHandler, type IsrHandlerOptions, type Render } from '../src/http/index.js'
@@ -305,6 +306,21 @@ describe('createIsrHandler', () => {
     expect(app.seen.at(-1)!.headers.get('cookie')).toBeNull()
     expect(app.seen.at(-1)!.headers.get('x-isr-cache-bypass')).toBeNull()
     await waitUntil(async () => (await (await isr(get('/'), app.render)).text()) === 'render 2')
+    await cache.close()
+  })
+
+  it('bypass token given as its SHA-256 digest ({ sha256 }): the same bypass; a malformed digest is refused', async () => {
+    const sha256 = createHash('sha256').update('bypass-token-0123456789').digest('hex')
+    const { isr, cache } = setup({ bypassToken: { sha256 } })
+    const app = counted()
+    await (await isr(get('/'), app.render)).text()
+    const wrong = await isr(get('/', { 'x-isr-cache-bypass': sha256 }), app.render)
+    expect([wrong.headers.get('x-isr-cache'), await wrong.text()]).toEqual(['HIT', 'render 1'])
+    const bypass = await isr(get('/', { 'x-isr-cache-bypass': 'bypass-token-0123456789' }), app.render)
+    expect([bypass.headers.get('x-isr-cache'), await bypass.text()]).toEqual(['BYPASS', 'render 2'])
+    for (const bad of [{ sha256: 'abc' }, { sha256: 'z'.repeat(64) }, {}, 42]) {
+      expect(() => setup({ bypassToken: bad as never })).toThrow(/option bypassToken must be a string, \{ sha256/)
+    }
     await cache.close()
   })
 

@@ -34,8 +34,10 @@ export interface IsrHandlerOptions {
   /**
    * A request whose `x-isr-cache-bypass` header equals this token (compared in constant time) is rendered
    * fresh, cookie-less, and replaces the stored entry (`x-isr-cache: BYPASS`). Default: off.
+   * `{ sha256: '<hex>' }` gives the token's SHA-256 digest instead of the token, for configuration that is
+   * written into a build (the Astro provider's): the build then holds a digest, never the token.
    */
-  bypassToken?: string
+  bypassToken?: string | { sha256: string }
   /**
    * Name of the preview / draft-mode cookie: a request carrying it is rendered with its cookies, never
    * stored and never served from the cache (`x-isr-cache: BYPASS`, `Cache-Control: private, no-store`).
@@ -84,6 +86,12 @@ function positiveSeconds(name: string, value: unknown): number | undefined {
   if (value === undefined) return undefined
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw optionError(`option ${name} must be a number of seconds greater than 0; got ${String(value)}`)
   return value
+}
+
+/** The digest of `bypassToken: { sha256 }`, or undefined when it is not 64 hex digits. */
+function digestOption(option: { sha256?: unknown }): Buffer | undefined {
+  const hex = option.sha256
+  return typeof hex === 'string' && /^[0-9a-fA-F]{64}$/.test(hex) ? Buffer.from(hex, 'hex') : undefined
 }
 
 /** Whether the Cookie header holds a cookie of this name. */
@@ -140,9 +148,11 @@ export function createIsrHandler(options: IsrHandlerOptions): IsrHandler {
   }
   const routes = compileRoutes(options.routes)
   const bypassToken = options.bypassToken
-  if (bypassToken !== undefined && typeof bypassToken !== 'string') throw optionError('option bypassToken must be a string (or undefined: no bypass)')
   // An empty token (an unset environment variable) means no bypass, never "an empty header bypasses".
-  const bypassDigest = bypassToken ? secretDigest(bypassToken) : undefined
+  const bypassDigest = typeof bypassToken === 'string' ? (bypassToken ? secretDigest(bypassToken) : undefined) : typeof bypassToken === 'object' && bypassToken !== null ? digestOption(bypassToken) : undefined
+  if (bypassToken !== undefined && typeof bypassToken !== 'string' && bypassDigest === undefined) {
+    throw optionError("option bypassToken must be a string, { sha256: '<64 hex digits>' } (the token's SHA-256 digest), or undefined (no bypass)")
+  }
   const previewCookie = options.previewCookie ?? '__prerender_bypass'
   if (previewCookie !== false && (typeof previewCookie !== 'string' || previewCookie === '')) throw optionError('option previewCookie must be a cookie name, or false')
   const maxBodyBytes = options.maxBodyBytes ?? TEN_MIB
