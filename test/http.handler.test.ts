@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { createIsrCache, type IsrCache } from '../src/index.js'
 import { createIsrHandler, type IsrHandlerOptions, type Render } from '../src/http/index.js'
+import { isBackgroundRender } from '../src/http/handler.js'
 
 const URL_BASE = 'http://app.test'
 const get = (path: string, headers: Record<string, string> = {}, method = 'GET') => new Request(`${URL_BASE}${path}`, { method, headers })
@@ -321,6 +322,19 @@ describe('createIsrHandler', () => {
     for (const bad of [{ sha256: 'abc' }, { sha256: 'z'.repeat(64) }, {}, 42]) {
       expect(() => setup({ bypassToken: bad as never })).toThrow(/option bypassToken must be a string, \{ sha256/)
     }
+    await cache.close()
+  })
+
+  it('isBackgroundRender tells a background regeneration from the render of a MISS or a bypass', async () => {
+    const { isr, advance, cache } = setup({ bypassToken: 'bypass-token-0123456789' })
+    const app = counted((request, n) => new Response(`render ${n} ${isBackgroundRender(request) ? 'background' : 'foreground'}`))
+    expect(await (await isr(get('/'), app.render)).text()).toBe('render 1 foreground')
+    expect(await (await isr(get('/', { 'x-isr-cache-bypass': 'bypass-token-0123456789' }), app.render)).text()).toBe('render 2 foreground')
+    advance(61)
+    expect((await isr(get('/'), app.render)).headers.get('x-isr-cache')).toBe('STALE')
+    await waitUntil(async () => (await cache.get('/'))?.status === 'hit')
+    expect(await (await isr(get('/'), app.render)).text()).toBe('render 3 background')
+    expect(isBackgroundRender(get('/'))).toBe(false)
     await cache.close()
   })
 

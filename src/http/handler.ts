@@ -104,6 +104,18 @@ function hasCookie(header: string | null, name: string): boolean {
   return false
 }
 
+/** The requests of background regenerations (no visitor waits for them), for `isBackgroundRender`. */
+const backgroundRenders = new WeakSet<Request>()
+
+/**
+ * Whether `request` (as a render received it) is a background regeneration's, which no visitor waits for,
+ * rather than the render of a MISS or a bypass. For framework adapters that must not let a background render
+ * touch the state of the visitor whose request found the page stale (Astro's cookie jar).
+ */
+export function isBackgroundRender(request: Request): boolean {
+  return backgroundRenders.has(request)
+}
+
 /** The request a cacheable render gets: a GET of the same URL, without the visitor's credentials or conditions. */
 function internalRequest(request: Request): Request {
   const headers = new Headers(request.headers)
@@ -224,9 +236,11 @@ export function createIsrHandler(options: IsrHandlerOptions): IsrHandler {
   }
 
   /** The render of a cacheable page: cookie-less, and an error it throws marked as the app's own. */
-  async function renderCacheable(request: Request, render: Render): Promise<Response> {
+  async function renderCacheable(request: Request, render: Render, background = false): Promise<Response> {
+    const internal = internalRequest(request)
+    if (background) backgroundRenders.add(internal)
     try {
-      return await render(internalRequest(request))
+      return await render(internal)
     } catch (error) {
       throw new RenderFailed(error)
     }
@@ -234,7 +248,7 @@ export function createIsrHandler(options: IsrHandlerOptions): IsrHandler {
 
   /** Renders a stale entry again, cookie-less; what may not be stored anymore is dropped, a 5xx keeps it (stale-if-error). */
   async function regenerateInBackground(request: Request, key: string, path: string, rule: RouteRule | undefined, render: Render, context: RegenerateContext<StoredResponse>): Promise<StoredResponse> {
-    const response = await renderCacheable(request, render)
+    const response = await renderCacheable(request, render, true)
     const decision = decide(response, rule, policy)
     if (!decision.store) {
       await response.body?.cancel().catch(() => {})
