@@ -14,6 +14,8 @@
 /** The part of Astro's `AstroCookies` used here. */
 export interface AstroCookiesLike {
   has(key: string): boolean
+  /** The Set-Cookie values of the cookies set so far. */
+  headers(): Iterable<string>
 }
 
 /** The part of Astro's `APIContext` (middleware) and of a cache provider's context used here. */
@@ -25,6 +27,10 @@ export interface AstroContextLike {
   isPrerendered?: boolean
   /** The route's pattern, e.g. `/blog/[slug]`; Astro's own routes (`/_image`, `/_server-islands/[name]`, `/_actions/…`) start with `/_`. */
   routePattern?: string
+  /** `Astro.locals`: one object for the request, shared with a rewrite. */
+  locals?: object
+  /** Astro's rewrite (middleware context, Astro >= 4.13): renders another Request with a fresh cookie jar. */
+  rewrite?(payload: Request): Promise<Response>
 }
 
 /** Astro's `next()`: renders the route (a payload would be a rewrite; never passed here). */
@@ -81,12 +87,12 @@ function safeDecode(raw: string): string {
 }
 
 let warned = false
-function warnTainted(pathname: string): void {
+/** One line, once per process: a render that might have seen a visitor's cookie was served, not stored. */
+export function warnTainted(pathname: string, why: string): void {
   if (warned) return
   warned = true
   console.warn(
-    `[isr-cache] astro: ${pathname} was not cached: the visitor's cookies were read before isr-cache rendered it (a middleware earlier in sequence() used context.cookies). ` +
-      'Put createIsrMiddleware() first in sequence(), so that a cached render never sees a visitor\'s cookies. (Logged once.)',
+    `[isr-cache] astro: ${pathname} was not cached: ${why}. Put createIsrMiddleware() first in sequence(), so that a cached render never sees a visitor's cookies. (Logged once.)`,
   )
 }
 
@@ -117,12 +123,12 @@ export async function renderCookieless(context: AstroContextLike, next: AstroNex
   // Without a jar to look at beforehand (a cache provider's context), the one the render used, afterwards.
   if (clean && context.cookies === undefined) clean = !jarHoldsVisitorCookie(response, visitor)
   if (clean) return response
-  warnTainted(context.url.pathname)
+  warnTainted(context.url.pathname, "the visitor's cookies were read before isr-cache rendered it (a middleware earlier in sequence() used context.cookies)")
   return markPrivate(response)
 }
 
 /** A response the HTTP layer will serve and never store. */
-function markPrivate(response: Response): Response {
+export function markPrivate(response: Response): Response {
   try {
     response.headers.set('cache-control', 'private, no-store')
     response.headers.delete('cdn-cache-control')
