@@ -355,7 +355,7 @@ describe.runIf(redisAvailable)('examples/astro (Astro 5 middleware): two product
         // ClientRouter fetches the next page's HTML (a fetch, not a document load) and swaps it in.
         const [next] = await Promise.all([page.waitForResponse((response) => new URL(response.url()).pathname === '/blog/world', { timeout: 20_000 }), page.click('#to-world')])
         expect(next.headers()['x-isr-cache']).toBe('HIT')
-        await page.waitForFunction(() => document.title === 'Post world' && location.pathname === '/blog/world', undefined, { timeout: 20_000 })
+        await page.waitForFunction("document.title === 'Post world' && location.pathname === '/blog/world'", undefined, { timeout: 20_000 })
         expect(await page.getAttribute('[data-version]', 'data-version')).toBe('b1')
         // The island of the new page hydrated too.
         await page.waitForSelector('body[data-hydrated="true"]', { timeout: 20_000 })
