@@ -14,7 +14,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { NextServer } from '../examples/next/tooling/prepare.mjs'
 import { startUpstream, type Upstream } from '../examples/next/tooling/upstream.mjs'
-import { appDir, prepareAstro, startAstro } from '../examples/astro/tooling/app.mjs'
+import { appDir, prepareAstro, prepareAstro7, startAstro, startAstro7, type Astro7Cache } from '../examples/astro/tooling/app.mjs'
 import { sleep, waitFor } from './support/next-app.js'
 import { REDIS_URL, dropPrefix, redisAvailable, uniquePrefix } from './support/redis.js'
 import { freePort, redisServerAvailable, startPrivateRedis, type PrivateRedis } from './support/redis-server.js'
@@ -417,4 +417,163 @@ describe.runIf(redisServerAvailable)('examples/astro with its Redis stopped', ()
       return second.cache === 'HIT' && second.id === first.id ? true : undefined
     }, { timeoutMs: 30_000, intervalMs: 200 })
   }, 90_000)
+})
+
+/**
+ * The Astro 7 fixture (examples/astro7, Node 24): pages keep Astro's own API (`Astro.cache.set`, `routeRules`,
+ * `context.cache.invalidate`) and isr-cache is the provider (`cache: { provider: isrCacheProvider() }`).
+ * The same scenarios then run on the same app built on Astro's `memoryCache()`, side by side, printed.
+ */
+describe.runIf(redisAvailable)('examples/astro7 (Astro 7 cache provider): two instances on the shared Redis, and memoryCache() side by side', () => {
+  const prefix = uniquePrefix('astro7-e2e')
+  let upstream: Upstream
+  const REVALIDATE7 = 3
+  /** Per scenario: what isr-cache and memoryCache() did, printed at the end. */
+  const sideBySide: Array<{ scenario: string; isr: string; memory: string }> = []
+
+  const start7 = async (name: string, cache: Astro7Cache) =>
+    startAstro7({
+      port: await freePort(),
+      name,
+      log,
+      cache,
+      env: { UPSTREAM_URL: upstream.url, ISR_CACHE_STORE: REDIS_URL, ISR_CACHE_PREFIX: prefix, ISR_CACHE_SECRET: SECRET, ISR_CACHE_BYPASS_TOKEN: BYPASS, REVALIDATE: String(REVALIDATE7) },
+    })
+  /** The cache state of an answer, from either provider (isr-cache: x-isr-cache; memoryCache: x-astro-cache). */
+  const state = (page: Page) => page.cache ?? page.headers.get('x-astro-cache') ?? 'none'
+  const invalidate = (server: NextServer, body: unknown) =>
+    fetch(`${server.url}/api/invalidate`, { method: 'POST', headers: { authorization: `Bearer ${SECRET}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+
+  /**
+   * The scenarios, on two instances of one build. Returns what happened, in words; `strict` (isr-cache)
+   * asserts the promises, the memoryCache() run only reports.
+   */
+  async function scenarios(a: NextServer, b: NextServer, strict: boolean, tag: string): Promise<Record<string, string>> {
+    const out: Record<string, string> = {}
+    const check = (ok: boolean, message: string) => {
+      if (strict) expect(ok, message).toBe(true)
+    }
+    // 1. MISS on A, then B.
+    upstream.setPosts({ version: `${tag}1`, title: 'astro 7' })
+    const path = `/blog/${RUN}-${tag}`
+    const miss = await fetchPage(a, path)
+    check(miss.cache === 'MISS', `first render on A: ${state(miss)}`)
+    const onB = strict ? await cachedOn(b, path) : await fetchPage(b, path)
+    check(onB.id === miss.id, 'B serves the page A rendered')
+    out['B after A rendered'] = `${state(onB)}${onB.id === miss.id ? ' (A\'s render)' : ' (its own render)'}`
+    check(onB.headers.get('x-rendered-by') === 'astro7', 'user middleware ran inside the provider')
+    check(onB.headers.get('cdn-cache-control') === null && onB.headers.get('cache-tag') === null, 'directives are not sent to visitors')
+
+    // 2. Stale → one regeneration for 50 concurrent requests across both.
+    await fetchPage(a, '/stampede')
+    if (strict) await cachedOn(b, '/stampede')
+    else await fetchPage(b, '/stampede')
+    const before = upstream.renders('/stampede')
+    await sleep(REVALIDATE7 * 1000 + 200)
+    upstream.closeGate('stampede')
+    let stampede: Page[]
+    try {
+      stampede = await Promise.all(Array.from({ length: 50 }, (_, i) => fetchPage(i % 2 === 0 ? a : b, '/stampede')))
+      if (strict) {
+        for (const page of stampede) expect(['STALE', 'HIT']).toContain(page.cache)
+        await waitFor(async () => (upstream.waiting('stampede') === 1 ? true : undefined), { timeoutMs: PROPAGATION_MS, intervalMs: 20 })
+      } else await sleep(500)
+    } finally {
+      upstream.openGate('stampede')
+    }
+    if (strict) {
+      await waitFor(async () => {
+        const [pa, pb] = await Promise.all([fetchPage(a, '/stampede'), fetchPage(b, '/stampede')])
+        return pa.cache === 'HIT' && pb.cache === 'HIT' && pa.id === pb.id && pa.id !== stampede[0]!.id ? true : undefined
+      }, { timeoutMs: PROPAGATION_MS, intervalMs: 50 })
+      expect(upstream.renders('/stampede') - before).toBe(1)
+    } else await sleep(1000)
+    const states = new Map<string, number>()
+    for (const page of stampede) states.set(state(page), (states.get(state(page)) ?? 0) + 1)
+    out['50 stale requests on A and B'] = `${upstream.renders('/stampede') - before} render(s); answers ${[...states].map(([name, n]) => `${n} ${name}`).join(', ')}`
+
+    // 3. context.cache.invalidate() on A: a tag, a path; seen on B.
+    upstream.setPosts({ version: `${tag}2`, title: 'astro 7 purged' })
+    const byTag = await invalidate(a, { tags: [`post-${RUN}-${tag}`] })
+    check(byTag.status === 200, `invalidate by tag: ${byTag.status}`)
+    const afterTag = strict ? await until(b, path, (page) => page.version === `${tag}2`) : await fetchPage(b, path)
+    out['invalidate({ tags }) on A, then B'] = afterTag.version === `${tag}2` ? 'new content' : `old content (${state(afterTag)})`
+    const api = await fetchPage(a, '/api/time')
+    if (strict) await cachedOn(b, '/api/time')
+    else await fetchPage(b, '/api/time')
+    upstream.setPosts({ version: `${tag}3`, title: 'astro 7 path' })
+    check((await invalidate(a, { path: '/api/time' })).status === 200, 'invalidate by path')
+    const afterPath = strict ? await until(b, '/api/time', (page) => page.version === `${tag}3`) : await fetchPage(b, '/api/time')
+    out['invalidate({ path }) on A, then B'] = afterPath.version === `${tag}3` ? 'new content' : `old content (${state(afterPath)})`
+    check(afterPath.id !== api.id, 'the endpoint was rendered again')
+
+    // 4. Cookies: the MISS visitor keeps its own; a cached answer carries none; the render saw none.
+    const cookie = `session=visitor-secret-${RUN}`
+    await invalidate(a, { path: '/cookie' })
+    const cookieMiss = await fetchPage(a, '/cookie')
+    const cookieHit = strict ? await cachedOn(b, '/cookie', { headers: { cookie } }) : await fetchPage(b, '/cookie', { headers: { cookie } })
+    check(setCookies(cookieMiss).length === 1 && setCookies(cookieMiss)[0]!.startsWith(`visitor=${cookieMiss.id}`), 'the MISS visitor gets the cookie its render set')
+    check(setCookies(cookieHit).length === 0 && cookieHit.id === cookieMiss.id, 'a HIT carries no cookie')
+    check(!cookieHit.body.includes('visitor-secret'), 'no visitor cookie in a cached page')
+    out['page that sets a cookie'] = `${state(cookieMiss)} then ${state(cookieHit)} on B${setCookies(cookieHit).length > 0 ? ' with a Set-Cookie' : ''}`
+    // The background regeneration, in the stale visitor's context, sees no cookie.
+    await sleep(REVALIDATE7 * 1000 + 200)
+    const staleCookie = await fetchPage(b, '/cookie', { headers: { cookie } })
+    check(staleCookie.cache === 'STALE' && setCookies(staleCookie).length === 0, `stale, no cookie: ${state(staleCookie)}`)
+    if (strict) {
+      const regenerated = await until(b, '/cookie', (page) => page.cache === 'HIT' && page.id !== cookieMiss.id)
+      expect(regenerated.body).toContain('data-cookie="none"')
+      expect(regenerated.body).toContain('data-session="none"')
+    }
+    return out
+  }
+
+  beforeAll(async () => {
+    const started = performance.now()
+    const isr = await prepareAstro7({ log })
+    const memory = await prepareAstro7({ log, cache: 'memory' })
+    log(`Astro 7 prepared in ${Math.round(performance.now() - started)} ms (install ${isr.install.ran ? `${isr.install.ms} ms` : 'reused'}, builds ${isr.build.ran ? `${isr.build.ms} ms` : 'reused'} + ${memory.build.ran ? `${memory.build.ms} ms` : 'reused'})`)
+    upstream = await startUpstream({ posts: { version: 'x', title: 'astro 7' } })
+  }, PREPARE_TIMEOUT)
+
+  afterAll(async () => {
+    await upstream?.close()
+    await dropPrefix(prefix)
+  })
+
+  it('isr-cache as the provider: the scenarios on two instances; then the same on memoryCache(), printed side by side', async () => {
+    let [a, b] = await Promise.all([start7('A7', 'isr'), start7('B7', 'isr')])
+    let isr: Record<string, string>
+    try {
+      isr = await scenarios(a, b, true, 'i')
+      // The bypass token is read at run time (ISR_CACHE_BYPASS_TOKEN), never from the build.
+      const bypass = await fetchPage(a, '/isr', { headers: { 'x-isr-cache-bypass': BYPASS } })
+      expect(bypass.cache).toBe('BYPASS')
+      // A restarted instance finds the cache warm.
+      await fetchPage(a, `/blog/${RUN}-restart7`)
+      const warm = await cachedOn(a, `/blog/${RUN}-restart7`)
+      await b.stop()
+      b = await start7('B7', 'isr')
+      const afterRestart = await fetchPage(b, `/blog/${RUN}-restart7`)
+      expect([afterRestart.cache, afterRestart.id]).toEqual(['HIT', warm.id])
+      isr['restarted instance'] = `${afterRestart.cache} (the cache is in Redis)`
+    } finally {
+      await Promise.all([a.stop(), b.stop()])
+    }
+
+    ;[a, b] = await Promise.all([start7('A7m', 'memory'), start7('B7m', 'memory')])
+    let memory: Record<string, string>
+    try {
+      memory = await scenarios(a, b, false, 'm')
+      const warm = await fetchPage(b, `/blog/${RUN}-restart7m`)
+      await b.stop()
+      b = await start7('B7m', 'memory')
+      const afterRestart = await fetchPage(b, `/blog/${RUN}-restart7m`)
+      memory['restarted instance'] = `${state(afterRestart)}${afterRestart.id === warm.id ? '' : ' (rendered again: the cache was in the process)'}`
+    } finally {
+      await Promise.all([a.stop(), b.stop()])
+    }
+    for (const scenario of Object.keys(isr)) sideBySide.push({ scenario, isr: isr[scenario]!, memory: memory[scenario] ?? '' })
+    console.log(`[astro e2e] Astro 7, two instances: isr-cache (Redis) vs memoryCache()\n${sideBySide.map((row) => `  ${row.scenario.padEnd(34)} isr-cache: ${row.isr.padEnd(40)} memoryCache(): ${row.memory}`).join('\n')}`)
+  }, 180_000)
 })

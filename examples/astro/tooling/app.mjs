@@ -17,8 +17,10 @@ const node24Dir = dirname(dirname(dirname(dirname(node24))))
 /** Node 24's bin directory first on PATH: npm and the build then run under it. */
 const node24Env = () => ({ PATH: `${dirname(node24)}${delimiter}${process.env.PATH ?? ''}` })
 
-/** `astro build` writes dist/server/entry.mjs; telemetry off (no network here, nor in CI). */
-const astroBuild = (dir, node) => ({ node, script: join(dir, 'node_modules', 'astro', 'astro.js'), args: ['build'], output: 'dist', done: join('server', 'entry.mjs') })
+/** The astro CLI of an installed app (Astro 5: astro.js; Astro 7: bin/astro.mjs). */
+const astroCli = (dir) => [join(dir, 'node_modules', 'astro', 'bin', 'astro.mjs'), join(dir, 'node_modules', 'astro', 'astro.js')].find((path) => existsSync(path))
+/** `astro build` writes <output>/server/entry.mjs; telemetry off (no network here, nor in CI). */
+const astroBuild = (dir, node, output = 'dist') => ({ node, script: astroCli(dir), args: ['build'], output, done: join('server', 'entry.mjs') })
 const quiet = { ASTRO_TELEMETRY_DISABLED: '1' }
 
 /** Pack, install, build the Astro 5 example. `env` reaches the build. */
@@ -45,20 +47,27 @@ export function startAstro({ port, env = {}, name = 'astro', log, echo = false }
   })
 }
 
-/** Node 24 (once), pack, install and build the Astro 7 fixture with it. */
-export async function prepareAstro7({ log, env } = {}) {
+/** Where the Astro 7 fixture is built: `cache` 'isr' (isrCacheProvider(), the default) or 'memory' (Astro's memoryCache()). */
+const astro7Output = (cache) => (cache === 'memory' ? 'dist-memory' : 'dist')
+
+/** Node 24 (once), pack, install and build the Astro 7 fixture with it, on isr-cache or (`cache: 'memory'`) Astro's memoryCache(). */
+export async function prepareAstro7({ log, env, cache = 'isr' } = {}) {
   if (!existsSync(node24)) await run('npm', ['install', '--no-audit', '--no-fund'], { cwd: node24Dir, log })
   const library = await packLibrary({ log })
   const install = await installExample(astro7Dir, library, { log, sentinel: 'astro', env: node24Env() })
-  const build = await buildExample(astro7Dir, library, { log, env: { ...quiet, ...env, ...node24Env() }, command: astroBuild(astro7Dir, node24) })
+  const build = await buildExample(astro7Dir, library, {
+    log,
+    env: { ...quiet, ...env, ...node24Env(), FIXTURE_CACHE: cache },
+    command: astroBuild(astro7Dir, node24, astro7Output(cache)),
+  })
   return { library, install, build }
 }
 
-/** The Astro 7 fixture's server under Node 24. */
-export function startAstro7({ port, env = {}, name = 'astro7', log }) {
+/** The Astro 7 fixture's server under Node 24 (the build `cache` names). */
+export function startAstro7({ port, env = {}, name = 'astro7', log, cache = 'isr' }) {
   return startServer(astro7Dir, {
     node: node24,
-    args: [join('dist', 'server', 'entry.mjs')],
+    args: [join(astro7Output(cache), 'server', 'entry.mjs')],
     port,
     ready: /Server listening on/,
     name,
