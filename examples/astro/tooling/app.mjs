@@ -2,18 +2,21 @@
  * The Astro example's steps, on the shared example tooling (examples/next/tooling/prepare.mjs): pack this
  * checkout, install the tarball, `astro build` (skipped when its inputs did not change), and start
  * `node dist/server/entry.mjs` (@astrojs/node standalone) instances. Also the Astro 7 fixture
- * (examples/astro7), built and run with Node 24 from the npm `node` package (Astro 7 needs Node >= 22.12),
- * the one the SvelteKit 3 fixture uses. Used by run.mjs, bench.mjs and test/astro.e2e.test.ts.
+ * (examples/astro7), built and run with Node 24 from the npm `node` package (Astro 7 needs Node >= 22.12).
+ * Used by run.mjs, bench.mjs and test/astro.e2e.test.ts.
  */
 import { existsSync } from 'node:fs'
 import { delimiter, dirname, join } from 'node:path'
 import { buildExample, exampleDirs, installExample, packLibrary, repoRoot, run, startServer } from '../../next/tooling/prepare.mjs'
-import { node24 } from '../../sveltekit/tooling/app.mjs'
 
 export const appDir = exampleDirs.astro
 export const astro7Dir = join(repoRoot, 'examples', 'astro7')
-export { node24 }
-const node24Dir = dirname(dirname(dirname(dirname(node24))))
+/**
+ * Node 24 from the npm `node` package, installed into the fixture's own node24/ (as examples/sveltekit3
+ * does: not shared with it, because the two suites run in parallel and would install into one directory at once).
+ */
+const node24Dir = join(astro7Dir, 'node24')
+export const node24 = join(node24Dir, 'node_modules', 'node', 'bin', 'node')
 /** Node 24's bin directory first on PATH: npm and the build then run under it. */
 const node24Env = () => ({ PATH: `${dirname(node24)}${delimiter}${process.env.PATH ?? ''}` })
 
