@@ -8,6 +8,8 @@ export default defineConfig({
     next: 'adapters/next/index.ts',
     http: 'src/http/index.ts',
     sveltekit: 'adapters/sveltekit/index.ts',
+    astro: 'adapters/astro/index.ts',
+    'astro/provider': 'adapters/astro/provider-runtime.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

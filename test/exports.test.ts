@@ -21,6 +21,9 @@ const expected: Record<string, string[]> = {
   './next': ['createNextCacheHandler', 'createNextUseCacheHandler'],
   './http': ['createIsrHandler', 'createRevalidationHandler'],
   './sveltekit': ['createIsrHandle', 'withIsr'],
+  './astro': ['createIsrMiddleware', 'isrCacheProvider'],
+  // Astro's cache provider entrypoint: the factory Astro calls (its default export).
+  './astro/provider': ['cacheProviderFactory'],
 }
 
 const subpaths = Object.keys(pkg.exports).filter((path) => path !== './package.json')

@@ -2,9 +2,11 @@
  * createIsrHandler in process, on the real in-memory store: what is stored, what is served, what a render
  * sees. The two-instance behaviour on Redis is in http.e2e.test.ts.
  */
+import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { createIsrCache, type IsrCache } from '../src/index.js'
 import { createIsrHandler, type IsrHandlerOptions, type Render } from '../src/http/index.js'
+import { isBackgroundRender } from '../src/http/handler.js'
 
 const URL_BASE = 'http://app.test'
 const get = (path: string, headers: Record<string, string> = {}, method = 'GET') => new Request(`${URL_BASE}${path}`, { method, headers })
@@ -305,6 +307,34 @@ describe('createIsrHandler', () => {
     expect(app.seen.at(-1)!.headers.get('cookie')).toBeNull()
     expect(app.seen.at(-1)!.headers.get('x-isr-cache-bypass')).toBeNull()
     await waitUntil(async () => (await (await isr(get('/'), app.render)).text()) === 'render 2')
+    await cache.close()
+  })
+
+  it('bypass token given as its SHA-256 digest ({ sha256 }): the same bypass; a malformed digest is refused', async () => {
+    const sha256 = createHash('sha256').update('bypass-token-0123456789').digest('hex')
+    const { isr, cache } = setup({ bypassToken: { sha256 } })
+    const app = counted()
+    await (await isr(get('/'), app.render)).text()
+    const wrong = await isr(get('/', { 'x-isr-cache-bypass': sha256 }), app.render)
+    expect([wrong.headers.get('x-isr-cache'), await wrong.text()]).toEqual(['HIT', 'render 1'])
+    const bypass = await isr(get('/', { 'x-isr-cache-bypass': 'bypass-token-0123456789' }), app.render)
+    expect([bypass.headers.get('x-isr-cache'), await bypass.text()]).toEqual(['BYPASS', 'render 2'])
+    for (const bad of [{ sha256: 'abc' }, { sha256: 'z'.repeat(64) }, {}, 42]) {
+      expect(() => setup({ bypassToken: bad as never })).toThrow(/option bypassToken must be a string, \{ sha256/)
+    }
+    await cache.close()
+  })
+
+  it('isBackgroundRender tells a background regeneration from the render of a MISS or a bypass', async () => {
+    const { isr, advance, cache } = setup({ bypassToken: 'bypass-token-0123456789' })
+    const app = counted((request, n) => new Response(`render ${n} ${isBackgroundRender(request) ? 'background' : 'foreground'}`))
+    expect(await (await isr(get('/'), app.render)).text()).toBe('render 1 foreground')
+    expect(await (await isr(get('/', { 'x-isr-cache-bypass': 'bypass-token-0123456789' }), app.render)).text()).toBe('render 2 foreground')
+    advance(61)
+    expect((await isr(get('/'), app.render)).headers.get('x-isr-cache')).toBe('STALE')
+    await waitUntil(async () => (await cache.get('/'))?.status === 'hit')
+    expect(await (await isr(get('/'), app.render)).text()).toBe('render 3 background')
+    expect(isBackgroundRender(get('/'))).toBe(false)
     await cache.close()
   })
 

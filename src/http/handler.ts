@@ -34,8 +34,10 @@ export interface IsrHandlerOptions {
   /**
    * A request whose `x-isr-cache-bypass` header equals this token (compared in constant time) is rendered
    * fresh, cookie-less, and replaces the stored entry (`x-isr-cache: BYPASS`). Default: off.
+   * `{ sha256: '<hex>' }` gives the token's SHA-256 digest instead of the token, for configuration that is
+   * written into a build (the Astro provider's): the build then holds a digest, never the token.
    */
-  bypassToken?: string
+  bypassToken?: string | { sha256: string }
   /**
    * Name of the preview / draft-mode cookie: a request carrying it is rendered with its cookies, never
    * stored and never served from the cache (`x-isr-cache: BYPASS`, `Cache-Control: private, no-store`).
@@ -86,6 +88,12 @@ function positiveSeconds(name: string, value: unknown): number | undefined {
   return value
 }
 
+/** The digest of `bypassToken: { sha256 }`, or undefined when it is not 64 hex digits. */
+function digestOption(option: { sha256?: unknown }): Buffer | undefined {
+  const hex = option.sha256
+  return typeof hex === 'string' && /^[0-9a-fA-F]{64}$/.test(hex) ? Buffer.from(hex, 'hex') : undefined
+}
+
 /** Whether the Cookie header holds a cookie of this name. */
 function hasCookie(header: string | null, name: string): boolean {
   if (header === null) return false
@@ -94,6 +102,18 @@ function hasCookie(header: string | null, name: string): boolean {
     if ((eq === -1 ? pair : pair.slice(0, eq)).trim() === name) return true
   }
   return false
+}
+
+/** The requests of background regenerations (no visitor waits for them), for `isBackgroundRender`. */
+const backgroundRenders = new WeakSet<Request>()
+
+/**
+ * Whether `request` (as a render received it) is a background regeneration's, which no visitor waits for,
+ * rather than the render of a MISS or a bypass. For framework adapters that must not let a background render
+ * touch the state of the visitor whose request found the page stale (Astro's cookie jar).
+ */
+export function isBackgroundRender(request: Request): boolean {
+  return backgroundRenders.has(request)
 }
 
 /** The request a cacheable render gets: a GET of the same URL, without the visitor's credentials or conditions. */
@@ -159,7 +179,11 @@ function handlerOf(options: IsrHandlerOptions): Handler {
   }
   const routes = compileRoutes(options.routes)
   const bypassToken = options.bypassToken
-  if (bypassToken !== undefined && typeof bypassToken !== 'string') throw optionError('option bypassToken must be a string (or undefined: no bypass)')
+  // An empty token (an unset environment variable) means no bypass, never "an empty header bypasses".
+  const bypassDigest = typeof bypassToken === 'string' ? (bypassToken ? secretDigest(bypassToken) : undefined) : typeof bypassToken === 'object' && bypassToken !== null ? digestOption(bypassToken) : undefined
+  if (bypassToken !== undefined && typeof bypassToken !== 'string' && bypassDigest === undefined) {
+    throw optionError("option bypassToken must be a string, { sha256: '<64 hex digits>' } (the token's SHA-256 digest), or undefined (no bypass)")
+  }
   const previewCookie = options.previewCookie ?? '__prerender_bypass'
   if (previewCookie !== false && (typeof previewCookie !== 'string' || previewCookie === '')) throw optionError('option previewCookie must be a cookie name, or false')
   const maxBodyBytes = options.maxBodyBytes ?? TEN_MIB
@@ -195,8 +219,7 @@ function handlerOf(options: IsrHandlerOptions): Handler {
       byPathname.set(pathname, found)
       return found
     },
-    // An empty token (an unset environment variable) means no bypass, never "an empty header bypasses".
-    bypassDigest: bypassToken ? secretDigest(bypassToken) : undefined,
+    bypassDigest,
     previewCookie,
     maxBodyBytes,
     policy: { statuses: new Set(statuses), vary: new Set(varyNames), maxBodyBytes },
@@ -233,9 +256,11 @@ function regenerateByHeaders(h: Handler, request: Request, key: string, path: st
 }
 
 /** The render of a cacheable page: cookie-less, and an error it throws marked as the app's own. */
-async function renderCacheable(request: Request, render: Render): Promise<Response> {
+async function renderCacheable(request: Request, render: Render, background = false): Promise<Response> {
+  const internal = internalRequest(request)
+  if (background) backgroundRenders.add(internal)
   try {
-    return await render(internalRequest(request))
+    return await render(internal)
   } catch (error) {
     throw new RenderFailed(error)
   }
@@ -243,7 +268,7 @@ async function renderCacheable(request: Request, render: Render): Promise<Respon
 
 /** Renders a stale entry again, cookie-less; what may not be stored anymore is dropped, a 5xx keeps it (stale-if-error). */
 async function regenerateInBackground(h: Handler, request: Request, key: string, path: string, rule: RouteRule | undefined, render: Render, context: RegenerateContext<StoredResponse>): Promise<StoredResponse> {
-  const response = await renderCacheable(request, render)
+  const response = await renderCacheable(request, render, true)
   const decision = decide(response, rule, h.policy)
   if (!decision.store) {
     await response.body?.cancel().catch(() => {})

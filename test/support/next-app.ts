@@ -16,7 +16,7 @@ import { exampleDirs, prepareApp, startNext, type Library, type NextServer, type
 import { startUpstream, type Upstream } from '../../examples/next/tooling/upstream.mjs'
 import { freePort } from './redis-server.js'
 
-export type ExampleName = Exclude<keyof typeof exampleDirs, 'hono' | 'sveltekit'>
+export type ExampleName = Exclude<keyof typeof exampleDirs, 'hono' | 'sveltekit' | 'astro'>
 
 /**
  * How long a test waits after a purge on one instance before reading on another. Purges travel through the

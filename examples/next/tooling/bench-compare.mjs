@@ -10,25 +10,27 @@ import { figures, round2, rpsRatio } from './bench-stats.mjs'
  * Runs the rounds and returns the JSON summary; `name` prefixes the ratios (`<name>HitRpsVsMap`,
  * `<name>HitRpsVsUncached`, `<name>HitCpuVsMap`, `<name>HitCpuVsUncached`).
  */
-export async function compareHits({ server, paths, autocannon, name, duration, connections, rounds, store }) {
+export async function compareHits({ server, servers = {}, cpuPath = '/__map/__cpu', paths, autocannon, name, duration, connections, rounds, store }) {
+  // `servers`: a server per setup where they differ (a build-time choice, as Astro's cache provider is).
+  const serverOf = (setup) => servers[setup] ?? server
   const load = (url, seconds) =>
     new Promise((resolve, reject) => {
       autocannon({ url, connections, duration: seconds }, (error, result) => (error ? reject(error) : resolve(result)))
     })
-  const cpu = async () => {
-    const usage = await (await fetch(`${server.url}/__map/__cpu`)).json()
+  const cpu = async (setup) => {
+    const usage = await (await fetch(`${serverOf(setup).url}${cpuPath}`)).json()
     return usage.user + usage.system
   }
 
   async function measure(setup) {
-    const url = server.url + paths[setup]
+    const url = serverOf(setup).url + paths[setup]
     const first = await fetch(url)
     await first.arrayBuffer()
     if (first.status !== 200) throw new Error(`${setup}: ${url} answered ${first.status}`)
     await load(url, 2)
-    const cpuBefore = await cpu()
+    const cpuBefore = await cpu(setup)
     const result = await load(url, duration)
-    const cpuUs = (await cpu()) - cpuBefore
+    const cpuUs = (await cpu(setup)) - cpuBefore
     const after = await fetch(url)
     const body = await after.text()
     const summary = {

@@ -1,5 +1,5 @@
 export const repoRoot: string
-export const exampleDirs: { next: string; next15: string; hono: string; sveltekit: string }
+export const exampleDirs: { next: string; next15: string; hono: string; sveltekit: string; astro: string }
 
 export interface Library {
   /** Absolute path of the isr-cache tarball. */
