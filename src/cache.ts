@@ -27,183 +27,38 @@ import {
   seconds,
 } from './validate.js'
 
-const DAY = 24 * 60 * 60
-const YEAR = 365 * DAY
+import { optionError, settingsFrom, type Settings } from './settings.js'
+import type {
+  CacheResult,
+  CacheStatus,
+  GetOptions,
+  GetOrSetOptions,
+  GetOrSetResult,
+  IsrCacheEvent,
+  IsrCacheOptions,
+  IsrCacheStats,
+  Lease,
+  RegenerateContext,
+  SetOptions,
+} from './types.js'
+
+export type {
+  CacheResult,
+  CacheStatus,
+  EntryOptions,
+  GetOptions,
+  GetOrSetOptions,
+  GetOrSetResult,
+  IsrCacheEvent,
+  IsrCacheOptions,
+  IsrCacheStats,
+  Lease,
+  RegenerateContext,
+  SetOptions,
+} from './types.js'
+
 /** How often a caller waiting for another instance's regeneration looks at the store (the change feed wakes it sooner). */
 const LEASE_POLL_MS = 50
-
-/** Options of `createIsrCache`. Durations are in seconds. */
-export interface IsrCacheOptions {
-  /**
-   * Where entries live: `'memory://'`, `'redis://…'` / `'rediss://…'` (needs `@keyv/redis`),
-   * `'sqlite://path/to/file.sqlite'` (needs `@keyv/sqlite`), a `Keyv` instance, any keyv store, or a `Map`.
-   * Default: in memory, bounded by `maxMemoryBytes`.
-   */
-  store?: StoreOption
-  /**
-   * Entries are read and written under this namespace (e.g. a build id); other namespaces' entries stay in
-   * the store, unread, so rolling back finds them warm. Tag and path purges apply to every namespace.
-   * Default `'default'`.
-   */
-  namespace?: string
-  /** Prefix of every key this cache writes to a shared store. Default `'isr-cache'`. */
-  prefix?: string
-  /** Default seconds after which an entry is stale (served, and regenerated in the background), or `false`: only a purge makes it stale. Default `false`. */
-  revalidate?: number | false
-  /** Default seconds after which an entry can no longer be served at all. Default one year. */
-  expire?: number
-  /**
-   * Upper bound of any entry's `expire` (larger values are clamped). Purge records are kept this long, which
-   * is what guarantees that a purge is never forgotten while an entry it concerns could still be served.
-   * Default: the larger of `expire` and one year.
-   */
-  maxExpire?: number
-  /** Seconds after the last read when an entry is evicted from the store, whatever its `expire`. Default 31 days (Vercel's rule). */
-  evictUnaccessedAfter?: number
-  /** A read slides the eviction time at most once per key per this many seconds. Default one day (or a quarter of `evictUnaccessedAfter` if smaller). */
-  touchInterval?: number
-  /** Deadline of a store read, in seconds; a read that misses it is a miss. Default 1. */
-  readTimeout?: number
-  /** Deadline of a store write, in seconds; a write that misses it is reported. Default 5. */
-  writeTimeout?: number
-  /** How long tag purge records read from a shared store are reused before being read again, in seconds. Default 1. */
-  tagCacheTtl?: number
-  /** Byte budget of the in-memory store, or of the L1 tier in front of a shared store. Default 64 MiB. */
-  maxMemoryBytes?: number
-  /**
-   * Keep decoded entries of a shared store (Redis, SQLite, keyv) in process (the L1 tier), so a hit costs
-   * no round trip. Other instances' writes and purges reach it through the store's change feed (Redis
-   * pub/sub, SQLite's change counter); entries are re-checked against the store after `l1MaxAge` seconds
-   * whatever happens, so a lost message costs at most that. Default true (ignored for the memory store).
-   */
-  l1?: boolean
-  /** Seconds after which an L1 entry is re-checked against the store. Default 1. */
-  l1MaxAge?: number
-  /**
-   * Cluster-wide single-flight: a lease in the store per regenerating key, so that of all instances sharing
-   * the store, one regenerates. `ttl`: seconds a lease lasts unless extended (it is, while the work runs),
-   * so a crashed holder blocks nobody longer than that (default 10); `wait`: seconds a caller with nothing
-   * to serve waits for another instance's result before rendering itself (default: `ttl`). `false`: each
-   * instance regenerates on its own (still once per key per instance).
-   */
-  lease?: false | { ttl?: number; wait?: number }
-  /**
-   * After `failures` consecutive store failures (default 5), skip the store for `cooldown` seconds
-   * (default 5), then let one call probe it. `false` to never skip.
-   */
-  circuitBreaker?: false | { failures?: number; cooldown?: number }
-  /**
-   * Your own pub/sub for the change feed, for stores without one (any keyv store), or to replace Redis
-   * pub/sub. See `IsrCacheBus`. Default: the store's own (Redis pub/sub, SQLite's change counter), if any.
-   */
-  bus?: IsrCacheBus
-  /** Compress entry bodies of at least `threshold` bytes (default 16 KiB) with gzip (default) or brotli. Default off. */
-  compression?: false | { threshold?: number; algorithm?: 'gzip' | 'brotli' }
-  /** After a failed background regeneration, wait `initial` seconds before the next try, doubling up to `max`. Default 1 and 60. */
-  retryBackoff?: { initial?: number; max?: number }
-  /** Receives every error the cache handles without throwing. Default: one log line per kind of error per minute. */
-  onError?: (error: IsrCacheError) => void
-  /** Receives an event for every lookup, regeneration, write and purge. */
-  onEvent?: (event: IsrCacheEvent) => void
-  /** The clock, in epoch ms. Default `Date.now`. */
-  now?: () => number
-}
-
-/** Options of `get`. */
-export interface GetOptions {
-  /**
-   * More tags whose purges concern this read, besides the entry's own: tags known only when reading (such
-   * as the implicit tags of the page that reads a shared data entry, Next.js's "soft tags").
-   */
-  tags?: string[]
-}
-
-/** Per-entry options of `set` and `getOrSet`. */
-export interface EntryOptions {
-  /** Tags to purge this entry by. */
-  tags?: string | string[]
-  /** The URL path this entry renders, for `revalidatePath`. */
-  path?: string
-  /** Seconds until stale, or `false`. Default: the cache's `revalidate`. */
-  revalidate?: number | false
-  /** Seconds until the entry can no longer be served. Default: the cache's `expire`. */
-  expire?: number
-}
-
-export interface SetOptions extends EntryOptions {
-  /** When the data was produced (epoch ms). Default: now. A write older than the stored entry is skipped. */
-  lastModified?: number
-}
-
-export interface GetOrSetOptions extends EntryOptions {
-  /** Seconds to wait for the regeneration of a stale entry before serving the stale one (which keeps regenerating). Default: serve stale at once. */
-  softTimeout?: number
-  /** Seconds after which a caller stops waiting for a regeneration and gets an `E_HARD_TIMEOUT` error. Default: wait. */
-  hardTimeout?: number
-}
-
-export type CacheStatus = 'hit' | 'stale' | 'miss'
-
-export interface CacheResult<T> {
-  value: T
-  status: 'hit' | 'stale'
-  lastModified: number
-  tags: string[]
-}
-
-export interface GetOrSetResult<T> {
-  value: T
-  status: CacheStatus
-  lastModified: number
-}
-
-/** What a regenerate function is given. */
-export interface RegenerateContext<T> {
-  key: string
-  /** The stale value being replaced, if any. */
-  staleValue: T | undefined
-  /**
-   * Set by the regenerate function to replace getOrSet's `tags`, `path`, `revalidate` and `expire` for the
-   * value it returns, when only the regeneration knows them (an HTTP response's own cache headers), or to
-   * keep a hot getOrSet call free of options it would check on every hit.
-   */
-  entryOptions?: Pick<EntryOptions, 'tags' | 'path' | 'revalidate' | 'expire'>
-}
-
-export type IsrCacheEvent =
-  | { type: 'lookup'; key: string; status: CacheStatus }
-  | { type: 'circuit'; state: 'open' | 'closed' }
-  | { type: 'regenerate'; key: string; background: boolean; ok: boolean; durationMs: number }
-  | { type: 'write'; key: string; written: boolean }
-  | { type: 'purge'; tags: string[]; expire: number }
-
-export interface IsrCacheStats {
-  hits: number
-  stale: number
-  misses: number
-  writes: number
-  regenerations: number
-  regenerationErrors: number
-  storeErrors: number
-  decodeErrors: number
-  purges: number
-  /** Regenerations running now (until their write lands). */
-  inflight: number
-  /** Lookups answered from the L1 tier without a store round trip. */
-  l1Hits: number
-  /** Times a caller waited for another instance's regeneration of a missing key. */
-  leaseWaits: number
-  /** The circuit breaker's state: 'open' while the store is being skipped. */
-  circuit: 'closed' | 'open'
-}
-
-/** A regeneration lease held by this instance (see `acquireLease`). */
-export interface Lease {
-  /** Extends it by its ttl; false if it was lost (expired and taken by another instance). */
-  extend(): Promise<boolean>
-  /** Gives it up (only if still held by this instance). Idempotent. */
-  release(): Promise<void>
-}
 
 export interface IsrCache {
   /** Reads an entry: `hit` (fresh) or `stale`; undefined when missing or expired. Never throws for store failures. */
@@ -234,33 +89,7 @@ export interface IsrCache {
   readonly storeKind: Driver['name']
 }
 
-interface Settings {
-  namespace: string
-  revalidate: number | false
-  expire: number
-  maxExpireMs: number
-  evictMs: number
-  touchIntervalMs: number
-  readTimeoutMs: number
-  writeTimeoutMs: number
-  tagCacheMs: number
-  compression: CompressionOptions | false
-  backoffInitialMs: number
-  backoffMaxMs: number
-  l1: boolean
-  l1MaxAgeMs: number
-  lease: boolean
-  leaseTtlMs: number
-  leaseWaitMs: number
-  breakerFailures: number
-  breakerCooldownMs: number
-}
 
-const OPTION_NAMES = [
-  'store', 'namespace', 'prefix', 'revalidate', 'expire', 'maxExpire', 'evictUnaccessedAfter', 'touchInterval',
-  'readTimeout', 'writeTimeout', 'tagCacheTtl', 'maxMemoryBytes', 'l1', 'l1MaxAge', 'lease', 'circuitBreaker', 'bus', 'compression',
-  'retryBackoff', 'onError', 'onEvent', 'now',
-] as const
 const GET_OPTION_NAMES = ['tags']
 const ENTRY_OPTION_NAMES = ['tags', 'path', 'revalidate', 'expire']
 const SET_OPTION_NAMES = [...ENTRY_OPTION_NAMES, 'lastModified']
@@ -288,81 +117,6 @@ class BoundedMap<V> extends Map<string, V> {
   }
 }
 
-function optionError(message: string): IsrCacheError {
-  return new IsrCacheError('E_INVALID_OPTION', message)
-}
-
-function settingsFrom(options: IsrCacheOptions): Settings {
-  const opt = (name: string, value: unknown, extra?: { positive?: boolean; allowFalse?: boolean }) =>
-    seconds('E_INVALID_OPTION', `option ${name}`, value, extra)
-  const namespace = options.namespace ?? 'default'
-  if (typeof namespace !== 'string' || namespace.length === 0 || namespace.length > 256) {
-    throw optionError(`option namespace must be a non-empty string of at most 256 characters (e.g. a build id); got ${JSON.stringify(namespace)}`)
-  }
-  const revalidate = opt('revalidate', options.revalidate ?? false, { allowFalse: true })
-  const expire = opt('expire', options.expire ?? YEAR, { positive: true }) as number
-  const maxExpire = opt('maxExpire', options.maxExpire ?? Math.max(expire, YEAR), { positive: true }) as number
-  if (expire > maxExpire) throw optionError(`option expire (${expire} s) exceeds option maxExpire (${maxExpire} s); raise maxExpire or lower expire`)
-  if (revalidate !== false && revalidate > expire) {
-    throw optionError(`option revalidate (${revalidate} s) exceeds option expire (${expire} s): entries would expire before turning stale. Lower revalidate or raise expire`)
-  }
-  const evict = opt('evictUnaccessedAfter', options.evictUnaccessedAfter ?? 31 * DAY, { positive: true }) as number
-  const touch = opt('touchInterval', options.touchInterval ?? Math.min(DAY, evict / 4), { positive: true }) as number
-  if (touch >= evict) throw optionError(`option touchInterval (${touch} s) must be shorter than evictUnaccessedAfter (${evict} s)`)
-  const compressionOption = options.compression ?? false
-  let compression: CompressionOptions | false = false
-  if (compressionOption !== false) {
-    const c = checkObject(compressionOption, 'option compression', 'E_INVALID_OPTION')
-    checkKnown(c, ['threshold', 'algorithm'], 'option compression', 'E_INVALID_OPTION')
-    const threshold = c.threshold ?? 16 * 1024
-    if (typeof threshold !== 'number' || !Number.isInteger(threshold) || threshold < 0) {
-      throw optionError(`option compression.threshold must be a whole number of bytes; got ${String(threshold)}`)
-    }
-    const algorithm = c.algorithm ?? 'gzip'
-    if (algorithm !== 'gzip' && algorithm !== 'brotli') {
-      throw optionError(`option compression.algorithm must be "gzip" or "brotli"; got ${JSON.stringify(algorithm)}`)
-    }
-    compression = { threshold, algorithm }
-  }
-  const backoff = checkObject(options.retryBackoff, 'option retryBackoff', 'E_INVALID_OPTION')
-  checkKnown(backoff, ['initial', 'max'], 'option retryBackoff', 'E_INVALID_OPTION')
-  const backoffInitial = opt('retryBackoff.initial', backoff.initial ?? 1) as number
-  const backoffMax = opt('retryBackoff.max', backoff.max ?? 60) as number
-  const l1 = options.l1 ?? true
-  if (typeof l1 !== 'boolean') throw optionError(`option l1 must be true or false; got ${JSON.stringify(l1)}`)
-  const leaseOption = options.lease ?? {}
-  const lease = leaseOption === false ? {} : checkObject(leaseOption, 'option lease', 'E_INVALID_OPTION')
-  checkKnown(lease, ['ttl', 'wait'], 'option lease', 'E_INVALID_OPTION')
-  const leaseTtl = opt('lease.ttl', lease.ttl ?? 10, { positive: true }) as number
-  const breakerOption = options.circuitBreaker ?? {}
-  const breaker = breakerOption === false ? {} : checkObject(breakerOption, 'option circuitBreaker', 'E_INVALID_OPTION')
-  checkKnown(breaker, ['failures', 'cooldown'], 'option circuitBreaker', 'E_INVALID_OPTION')
-  const breakerFailures = breaker.failures ?? 5
-  if (typeof breakerFailures !== 'number' || !Number.isInteger(breakerFailures) || breakerFailures < 1) {
-    throw optionError(`option circuitBreaker.failures must be a whole number of at least 1; got ${String(breakerFailures)}`)
-  }
-  return {
-    l1,
-    l1MaxAgeMs: (opt('l1MaxAge', options.l1MaxAge ?? 1) as number) * 1000,
-    lease: leaseOption !== false,
-    leaseTtlMs: leaseTtl * 1000,
-    leaseWaitMs: (opt('lease.wait', lease.wait ?? leaseTtl) as number) * 1000,
-    breakerFailures: breakerOption === false ? Number.POSITIVE_INFINITY : breakerFailures,
-    breakerCooldownMs: (opt('circuitBreaker.cooldown', breaker.cooldown ?? 5, { positive: true }) as number) * 1000,
-    namespace,
-    revalidate,
-    expire,
-    maxExpireMs: maxExpire * 1000,
-    evictMs: evict * 1000,
-    touchIntervalMs: touch * 1000,
-    readTimeoutMs: (opt('readTimeout', options.readTimeout ?? 1, { positive: true }) as number) * 1000,
-    writeTimeoutMs: (opt('writeTimeout', options.writeTimeout ?? 5, { positive: true }) as number) * 1000,
-    tagCacheMs: (opt('tagCacheTtl', options.tagCacheTtl ?? 1) as number) * 1000,
-    compression,
-    backoffInitialMs: backoffInitial * 1000,
-    backoffMaxMs: Math.max(backoffMax, backoffInitial) * 1000,
-  }
-}
 
 /** An entry with the tags a purge must consider (own tags and its path's implicit tags), computed once. */
 type Held = Entry & { allTags: string[] }
@@ -400,25 +154,8 @@ interface L1Slot {
 
 /** Creates an ISR cache. Throws `IsrCacheError` (`E_INVALID_OPTION`, `E_MISSING_PEER`) for bad configuration. */
 export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
-  const given = checkObject(options, 'createIsrCache options', 'E_INVALID_OPTION')
-  checkKnown(given, OPTION_NAMES, 'createIsrCache', 'E_INVALID_OPTION')
-  const settings = settingsFrom(options)
-  const now = options.now ?? Date.now
-  if (typeof now !== 'function') throw optionError('option now must be a function returning epoch milliseconds')
-  for (const name of ['onError', 'onEvent'] as const) {
-    if (options[name] !== undefined && typeof options[name] !== 'function') throw optionError(`option ${name} must be a function`)
-  }
-  if (options.bus !== undefined && (typeof options.bus?.publish !== 'function' || typeof options.bus?.subscribe !== 'function')) {
-    throw optionError('option bus must be an object with publish(message) and subscribe(onMessage, onLost) methods (see IsrCacheBus)')
-  }
-  const prefix = options.prefix ?? 'isr-cache'
-  if (typeof prefix !== 'string' || prefix.length === 0 || prefix.length > 256) {
-    throw optionError(`option prefix must be a non-empty string of at most 256 characters; got ${JSON.stringify(prefix)}`)
-  }
-  const maxMemoryBytes = options.maxMemoryBytes ?? 64 * 1024 * 1024
-  if (typeof maxMemoryBytes !== 'number' || !Number.isInteger(maxMemoryBytes) || maxMemoryBytes <= 0) {
-    throw optionError(`option maxMemoryBytes must be a positive whole number of bytes; got ${String(maxMemoryBytes)}`)
-  }
+  const settings: Settings = settingsFrom(options)
+  const { now, prefix, maxMemoryBytes } = settings
 
   /** Set when close() has finished. */
   let closedDown = false
