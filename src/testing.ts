@@ -80,6 +80,23 @@ const OVERWRITE_HINT = 'Its set(key, value) must replace a value already stored 
 const SHARED_HINT =
   'createStore() must return the same backend each time (create it once, outside createStore), or pass capabilities: { shared: false } for a per-instance store'
 
+/** What each group of conformance tests is handed by `runStoreConformance`. */
+interface Suite {
+  test: (name: string, body: () => Promise<void>) => void
+  expect: ExpectLike
+  /** Makes the caches of one test, on a fresh key prefix. */
+  setup: (extra?: Partial<IsrCacheOptions>, count?: number) => Promise<{ cache: IsrCache; caches: IsrCache[]; clock: FakeClock; errors: IsrCacheError[]; close: () => Promise<unknown> }>
+  /** Two caches on stores made by `createStore` share data. */
+  shared: boolean
+  /** The store's expiry follows the injected clock. */
+  followsClock: boolean
+  /** `createStore` and `cacheOptions` as given, for a test that makes a cache of its own. */
+  createStore: ConformanceOptions['createStore']
+  cacheOptions: ConformanceOptions['cacheOptions']
+  /** The key prefix of the caches the last `setup` made. */
+  lastPrefix: () => string
+}
+
 /** Registers the conformance tests with the given `it`. */
 export function runStoreConformance(options: ConformanceOptions): void {
   const { it, expect } = options
@@ -116,6 +133,17 @@ export function runStoreConformance(options: ConformanceOptions): void {
 
   const test = (name: string, body: () => Promise<void>) => it(name, body, timeout)
 
+  const { createStore, cacheOptions } = options
+  const suite: Suite = { test, expect, setup, shared, followsClock, createStore, cacheOptions, lastPrefix: () => `${base}-${testIndex}` }
+  readWriteTests(suite)
+  copyTests(suite)
+  purgeTests(suite)
+  scopeTests(suite)
+  regenerationTests(suite)
+}
+
+/** Reads, writes and overwrites: what every store must do with bytes and lastModified. */
+function readWriteTests({ test, expect, setup, shared }: Suite): void {
   test('misses an absent key, then hits what was set', async () => {
     const { cache, errors, close } = await setup()
     try {
@@ -201,7 +229,10 @@ export function runStoreConformance(options: ConformanceOptions): void {
       await close()
     }
   })
+}
 
+/** Values are copies: no object a caller holds is ever what the cache serves. */
+function copyTests({ test, expect, setup }: Suite): void {
   for (const l1 of [false, true]) {
     test(`values are copies: mutating what was stored, or what a miss returned, changes nothing cached (L1 ${l1 ? 'on' : 'off'})`, async () => {
       const { cache, close } = await setup({ l1 })
@@ -234,7 +265,10 @@ export function runStoreConformance(options: ConformanceOptions): void {
       }
     })
   }
+}
 
+/** Freshness by time and by tag purge (hard, soft, repeated). */
+function purgeTests({ test, expect, setup }: Suite): void {
   test('turns stale after revalidate and expires after expire', async () => {
     const { cache, clock, close } = await setup()
     try {
@@ -320,7 +354,10 @@ export function runStoreConformance(options: ConformanceOptions): void {
       await close()
     }
   })
+}
 
+/** What a purge concerns: paths and layouts, namespaces, read-time tags. */
+function scopeTests({ test, expect, setup, shared, createStore, cacheOptions, lastPrefix }: Suite): void {
   test('revalidatePath purges the page, and with type layout the subtree', async () => {
     const { cache, clock, close } = await setup()
     try {
@@ -342,8 +379,8 @@ export function runStoreConformance(options: ConformanceOptions): void {
   test('namespaces keep entries apart but share purges', async () => {
     const one = await setup({ namespace: 'build-1' })
     try {
-      const store = await options.createStore()
-      const two = createIsrCache({ ...options.cacheOptions, store, tagCacheTtl: 0, namespace: 'build-2', prefix: `${base}-${testIndex}`, now: one.clock.now })
+      const store = await createStore()
+      const two = createIsrCache({ ...cacheOptions, store, tagCacheTtl: 0, namespace: 'build-2', prefix: lastPrefix(), now: one.clock.now })
       try {
         await one.cache.set('page', 'from build 1', { tags: ['t'] })
         await two.set('page', 'from build 2', { tags: ['t'] })
@@ -395,7 +432,10 @@ export function runStoreConformance(options: ConformanceOptions): void {
       await close()
     }
   })
+}
 
+/** Deletes, getOrSet single-flight and stale-while-revalidate, and (where the store follows the injected clock) eviction. */
+function regenerationTests({ test, expect, setup, followsClock }: Suite): void {
   test('delete removes an entry', async () => {
     const { cache, close } = await setup()
     try {
