@@ -22,7 +22,7 @@ import { L1Tier } from './l1-tier.js'
 import { Leases, Waiters } from './leases.js'
 import { Reader, type Lookup } from './reader.js'
 import { Regenerations } from './regeneration.js'
-import { settingsFrom } from './settings.js'
+import { settingsFrom, type Settings } from './settings.js'
 import type { Driver } from './stores/driver.js'
 import { StoreStack } from './store-stack.js'
 import { InstanceSync } from './sync.js'
@@ -89,15 +89,24 @@ export interface IsrCache {
 
 /** The parts of one cache, wired together. */
 interface Engine {
-  settings: ReturnType<typeof settingsFrom>
+  settings: Settings
+  /** Counters, events, the error sink; silenced once close() has finished. */
   telemetry: Telemetry
+  /** The driver behind deadlines and the breaker; closed by close(). */
   store: StoreStack
+  /** The in-process tier of a shared store (undefined for memory or `l1: false`); cleared by close(). */
   l1: L1Tier | undefined
+  /** Purge records: `revalidateTag` and `revalidatePath` write through them. */
   tags: TagRecords
+  /** The read path: every `get` and `getOrSet` starts here. */
   reader: Reader
+  /** `set` and `delete`, and the landing of regenerated entries. */
   writes: Writes
+  /** Cluster shielding; `acquireLease` for adapters. */
   leases: Leases
+  /** getOrSet's stale and missing cases; close() drains it. */
   regenerations: Regenerations
+  /** The change feed; closed by close(). */
   sync: InstanceSync
 }
 

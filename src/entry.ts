@@ -19,7 +19,9 @@ export function withAllTags(entry: Entry): Held {
 
 /** An entry as the cache keeps it: a snapshot decoded from its bytes, and the bytes to write. */
 export interface Kept {
+  /** What lookups are served: decoded from `bytes`, never an object a caller holds. */
   snapshot: Held
+  /** The encoded envelope the store gets. */
   bytes: Buffer
 }
 

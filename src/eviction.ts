@@ -11,6 +11,7 @@ import type { TouchPolicy } from './stores/driver.js'
 export class Eviction {
   /** When each store key's eviction time was last slid, by a read or a write: the touch throttle. */
   readonly #touchedAt = new BoundedMap<number>(50_000)
+  /** The configuration (durations in ms, the clock). */
   readonly #settings: Settings
 
   constructor(settings: Settings) {

@@ -10,7 +10,9 @@ import { ByteLru } from './lru.js'
 
 /** An L1 entry: decoded, when it was last confirmed by the store, and the fingerprint of its bytes. */
 export interface L1Slot {
+  /** The entry, decoded once and shared by every hit. */
   held: Held
+  /** When the store last confirmed it (read or written): the start of its l1MaxAge. */
   checkedAt: number
   /** Header and length of the stored bytes; undefined when the store never held them (a failed write). */
   signature: string | undefined

@@ -59,13 +59,17 @@ export class Leases {
   readonly enabled: boolean
   /** Set when close() starts: callers waiting for another instance stop waiting (and render, or give up). */
   #closing = false
+  /** The configuration (durations in ms, the clock). */
   readonly #settings: Settings
+  /** Takes, extends and releases leases (the guarded driver; the bare one for clean-ups past the breaker). */
   readonly #store: StoreStack
   /** For the double check under a lease: the store's entry, fresh, bypassing L1. */
   readonly #reader: Reader
   /** A won lease drops the key's L1 copy (see `acquire`). */
   readonly #l1: L1Tier | undefined
+  /** Woken by writes here and by the feed: a wait for another instance ends as soon as its entry lands. */
   readonly #waiters: Waiters
+  /** Where counters, events and handled errors go. */
   readonly #telemetry: Telemetry
 
   constructor(settings: Settings, store: StoreStack, reader: Reader, l1: L1Tier | undefined, waiters: Waiters, telemetry: Telemetry) {

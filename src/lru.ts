@@ -6,13 +6,18 @@
  */
 interface Slot<V> {
   value: V
+  /** Bytes this value counts for against the budget. */
   size: number
+  /** Read since the last eviction pass: gets a second chance (moves to the back once) instead of going. */
   referenced: boolean
 }
 
 export class ByteLru<V> {
+  /** The values in insertion order (a Map iterates so): the oldest is the first eviction candidate. */
   readonly #slots = new Map<string, Slot<V>>()
+  /** The byte budget. */
   readonly #maxBytes: number
+  /** Bytes held now, kept in step by set and delete. */
   #bytes = 0
 
   constructor(maxBytes: number) {

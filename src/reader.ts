@@ -23,15 +23,19 @@ export type Lookup = { held: Held; state: 'fresh' | 'stale' } | undefined
 const NO_RECORDS: ReadonlyArray<TagRecord | undefined> = []
 
 export class Reader {
+  /** The configuration (durations in ms, the clock). */
   readonly #settings: Settings
+  /** The memory driver's synchronous reads, or the guarded driver's. */
   readonly #store: StoreStack
   /** The L1 tier, where there is one: consulted before the store, refilled by every store read. */
   readonly #l1: L1Tier | undefined
+  /** Purge records of the entry's tags, at hand or read in one call. */
   readonly #tags: TagRecords
   /** Every store read may slide the entry's eviction time (throttled). */
   readonly #eviction: Eviction
   /** Read-your-writes: regenerated entries whose store write is under way (kept by Writes), found first. */
   readonly #landing: ReadonlyMap<string, Held>
+  /** Where counters, events and handled errors go. */
   readonly #telemetry: Telemetry
 
   constructor(settings: Settings, store: StoreStack, l1: L1Tier | undefined, tags: TagRecords, eviction: Eviction, landing: ReadonlyMap<string, Held>, telemetry: Telemetry) {

@@ -47,10 +47,15 @@ export class Regenerations {
   readonly #settling = new Set<Promise<void>>()
   /** The same by key: the next regeneration of a key lets the previous one finish writing and give its lease back. */
   readonly #settlingByKey = new Map<string, Promise<void>>()
+  /** The configuration (durations in ms, the clock). */
   readonly #settings: Settings
+  /** Whether the store is failing right now: then no lease is asked for (fail open). */
   readonly #store: StoreStack
+  /** Cluster shielding before each run on a shared store. */
   readonly #leases: Leases
+  /** Where each result lands and is written. */
   readonly #writes: Writes
+  /** Where counters, events and handled errors go. */
   readonly #telemetry: Telemetry
 
   constructor(settings: Settings, store: StoreStack, leases: Leases, writes: Writes, telemetry: Telemetry) {

@@ -16,9 +16,13 @@ export class TagRecords {
   readonly #cache = new BoundedMap<{ record: TagRecord | undefined; readAt: number }>(100_000)
   /** Bumped by every purge and feed message: a read that started before one must not cache its answer. */
   #epoch = 0
+  /** The configuration (durations in ms, the clock). */
   readonly #settings: Settings
+  /** Reads and merges records (the memory driver's synchronously). */
   readonly #store: StoreStack
+  /** Tells the other instances about a purge made here. */
   readonly #feed: Pick<ChangeFeed, 'publish'>
+  /** Where counters, events and handled errors go. */
   readonly #telemetry: Telemetry
 
   constructor(settings: Settings, store: StoreStack, feed: Pick<ChangeFeed, 'publish'>, telemetry: Telemetry) {

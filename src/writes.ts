@@ -16,7 +16,9 @@ import type { Telemetry } from './telemetry.js'
 export class Writes {
   /** Regenerated entries whose write has not landed yet, by the caller's key: the Reader looks here first. */
   readonly landing = new Map<string, Held>()
+  /** The configuration (durations in ms, the clock). */
   readonly #settings: Settings
+  /** The conditional write, and the store key of each caller's key. */
   readonly #store: StoreStack
   /** Refilled with what was written (or what the store failed to take, so this instance still serves it). */
   readonly #l1: L1Tier | undefined
@@ -26,6 +28,7 @@ export class Writes {
   readonly #waiters: Waiters
   /** Tells the other instances to drop their L1 copy. */
   readonly #feed: Pick<ChangeFeed, 'publish'>
+  /** Where counters, events and handled errors go. */
   readonly #telemetry: Telemetry
 
   constructor(
