@@ -89,6 +89,7 @@ export interface IsrCache {
 
 /** The parts of one cache, wired together. */
 interface Engine {
+  /** The configuration every part reads. */
   settings: Settings
   /** Counters, events, the error sink; silenced once close() has finished. */
   telemetry: Telemetry
