@@ -37,13 +37,21 @@ export class GuardedDriver implements Driver {
   readonly name: Driver['name']
   readonly capabilities: Driver['capabilities']
   readonly watch?: (instanceId: string, handlers: ChangeHandlers) => ChangeFeed
+  /** The driver every call is passed on to. */
   readonly #inner: Driver
+  /** Deadlines, breaker thresholds, clock and the circuit listener. */
   readonly #options: GuardOptions
+  /** Consecutive failed calls: the circuit opens when this reaches failureThreshold. */
   #failures = 0
+  /** While open, when (on the injected clock) the next call may probe the store. */
   #openUntil = 0
+  /** Whether the circuit is open: calls fail at once instead of each waiting out a deadline. */
   #open = false
+  /** Whether a probe is in flight while open: one probe at a time, the rest still fail fast. */
   #probing = false
+  /** Calls in flight with their deadlines, for the shared ticker to expire. */
   readonly #pending = new Set<PendingCall>()
+  /** The one deadline ticker, running only while calls are pending. */
   #ticker: NodeJS.Timeout | undefined
 
   constructor(inner: Driver, options: GuardOptions) {

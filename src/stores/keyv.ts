@@ -12,6 +12,7 @@ import type { Driver, KeyLayout, ReadResult, TouchPolicy, WriteRequest } from '.
 
 /** Per-key locks, created on demand and dropped when idle, so the map stays as small as the traffic. */
 class KeyedLocks {
+  /** A mutex per key in use, with how many callers hold or wait for it (dropped at zero). */
   readonly #locks = new Map<string, { mutex: Mutex; users: number }>()
 
   async run<T>(key: string, work: () => Promise<T>): Promise<T> {
@@ -41,9 +42,13 @@ function toBytes(value: unknown): Uint8Array | undefined {
 export class KeyvDriver implements Driver {
   readonly name = 'keyv' as const
   readonly capabilities = { atomicWrites: false, atomicPurges: false, nativeTtl: true, binary: false, durable: true, atomicLeases: false }
+  /** The user's (or our) Keyv instance: every read and write goes through it. */
   readonly #keyv: Keyv
+  /** Where entries, tag records and leases live under the prefix. */
   readonly #keys: KeyLayout
+  /** Whether this driver made the Keyv instance (and so closes it), or the user passed it in (left open). */
   readonly #owned: boolean
+  /** Read-modify-write steps (conditional writes, tag merges, leases) serialized per key within this process. */
   readonly #locks = new KeyedLocks()
 
   /**

@@ -12,6 +12,7 @@ import type { Driver, ReadResult, TouchPolicy, WriteRequest } from './driver.js'
 
 interface Slot {
   entry: Entry
+  /** When the entry goes: its hard expiry or eviction time, whichever is first (slid by reads). */
   storeExpiresAt: number
 }
 
@@ -23,9 +24,13 @@ export interface MemoryDriverOptions {
 export class MemoryDriver implements Driver {
   readonly name = 'memory' as const
   readonly capabilities = { atomicWrites: true, atomicPurges: true, nativeTtl: true, binary: true, durable: false, atomicLeases: true }
+  /** The entries, decoded, bounded by their encoded size. */
   readonly #slots: ByteLru<Slot>
+  /** Purge records by tag, each kept until no entry it concerns could still be served. */
   readonly #tags = new Map<string, { record: TagRecord; expiresAt: number }>()
+  /** Regeneration leases by key (one process: they only matter to acquireLease callers such as the Next adapter). */
   readonly #leases = new Map<string, { token: string; expiresAt: number }>()
+  /** The cache's clock, so that expiry follows an injected one. */
   readonly #now: () => number
 
   constructor(options: MemoryDriverOptions) {

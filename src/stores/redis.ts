@@ -5,9 +5,9 @@
  * atomically in a script.
  */
 import { createHash } from 'node:crypto'
-import { deliver, encodeChange } from '../bus.js'
 import { describeError } from '../errors.js'
 import { decodeTagRecord, MAX_OPEN_WINDOWS, type TagRecord } from '../freshness.js'
+import { deliver, encodeChange } from './change-message.js'
 import type { ChangeFeed, ChangeHandlers, Driver, KeyLayout, ReadResult, TouchPolicy, WriteRequest } from './driver.js'
 
 // Header offsets (see codec.ts), 1-based for Lua: magic 1-4, lastModified 6-21, expiresAt 22-37.
@@ -155,9 +155,13 @@ type Clients = { text: RedisClientLike; bytes: RedisClientLike }
 export class RedisDriver implements Driver {
   readonly name = 'redis' as const
   readonly capabilities = { atomicWrites: true, atomicPurges: true, nativeTtl: true, binary: true, durable: true, atomicLeases: true }
+  /** The @keyv/redis store whose client this driver uses. */
   readonly #store: KeyvRedisLike
+  /** Where entries, tag records, leases and the change channel live under the prefix. */
   readonly #keys: KeyLayout
+  /** Whether this driver opened the client (and so closes it), or the user passed it in (left open). */
   readonly #owned: boolean
+  /** The connection under way or made, shared by every call: one connect, however many first calls. */
   #connecting: Promise<Clients> | undefined
   /** Why the client is not connected, from the moment a connection attempt failed until it is ready again. */
   #offline: unknown

@@ -33,13 +33,19 @@ const SWEEP_INTERVAL_MS = 10 * 60 * 1000
 export class SqliteDriver implements Driver {
   readonly name = 'sqlite' as const
   readonly capabilities = { atomicWrites: true, atomicPurges: true, nativeTtl: false, binary: true, durable: true, atomicLeases: true }
+  /** The @keyv/sqlite store whose database connection this driver uses. */
   readonly #store: KeyvSqliteLike
+  /** Where entries, tag records and leases live under the prefix. */
   readonly #keys: KeyLayout
+  /** Whether this driver opened the database (and so closes it), or the user passed the store in (left open). */
   readonly #owned: boolean
+  /** The cache's clock: SQLite expiry is checked by us, so it follows an injected clock. */
   readonly #now: () => number
-  // One connection serves the whole process: a purge's BEGIN…COMMIT must not interleave with another's.
+  /** One connection serves the whole process: a purge's BEGIN…COMMIT must not interleave with another's. */
   readonly #purgeLock = new Mutex()
+  /** The schema is in place: every call waits for it once. */
   readonly #ready: Promise<void>
+  /** Removes expired rows now and then (SQLite has no TTL of its own). */
   #sweeper: NodeJS.Timeout | undefined
 
   constructor(store: KeyvSqliteLike, keys: KeyLayout, owned: boolean, now: () => number) {
