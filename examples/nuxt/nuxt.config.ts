@@ -14,6 +14,7 @@ export default defineNuxtConfig({
     '/tagged': { isr: true },
     '/blog/**': { isr: { expiration: 3600, allowQuery: ['page'] } },
     '/cookie': { isr: 60 },
+    '/stampede': { isr: true },
     '/api/posts': { isr: 300 },
     // Nitro's native per-process cache, for comparison (npm run bench:nuxt, test/nuxt.e2e.test.ts).
     '/swr': { swr: 10 },
