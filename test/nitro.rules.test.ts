@@ -146,8 +146,8 @@ describe('runtime settings', () => {
     const env = { ISR_CACHE_STORE: 'redis://env:6379', ISR_CACHE_SECRET: 'from-env', ISR_CACHE_BYPASS_TOKEN: ' ' }
     expect(resolveSettings({ store: 'redis://config:6379', secret: '' }, env, true, '/data')).toMatchObject({ store: 'redis://config:6379', storeSource: 'runtime config', secret: 'from-env', bypassToken: undefined })
     expect(resolveSettings({ store: '' }, env, true, '/data')).toMatchObject({ store: 'redis://env:6379', storeSource: 'ISR_CACHE_STORE' })
-    expect(resolveSettings({}, {}, true, '/data')).toMatchObject({ store: 'sqlite:///data/isr-cache.sqlite', storeSource: 'default (SQLite)', secret: undefined })
-    expect(resolveSettings(undefined, {}, false, '/data')).toMatchObject({ store: 'memory://', storeSource: 'default (memory)' })
+    expect(resolveSettings({}, {}, true, '/data')).toMatchObject({ store: 'sqlite:///data/isr-cache.sqlite', storeSource: 'the embedded default, SQLite', secret: undefined })
+    expect(resolveSettings(undefined, {}, false, '/data')).toMatchObject({ store: 'memory://', storeSource: 'the embedded default, in memory' })
   })
 
   it('never logs a store password', () => {

@@ -18,7 +18,7 @@ export interface ResolvedSettings {
   /** The store URL given to `createIsrCache`. */
   store: string
   /** Where the store came from, for the start-up log line. */
-  storeSource: 'runtime config' | 'ISR_CACHE_STORE' | 'default (SQLite)' | 'default (memory)'
+  storeSource: 'runtime config' | 'ISR_CACHE_STORE' | 'the embedded default, SQLite' | 'the embedded default, in memory'
   secret: string | undefined
   bypassToken: string | undefined
   prefix: string | undefined
@@ -39,8 +39,8 @@ export function resolveSettings(config: IsrRuntimeConfig | undefined, env: Recor
   let storeSource: ResolvedSettings['storeSource']
   if (fromConfig !== undefined) [store, storeSource] = [fromConfig, 'runtime config']
   else if (fromEnv !== undefined) [store, storeSource] = [fromEnv, 'ISR_CACHE_STORE']
-  else if (hasSqlite) [store, storeSource] = [`sqlite://${join(dataDir, 'isr-cache.sqlite')}`, 'default (SQLite)']
-  else [store, storeSource] = ['memory://', 'default (memory)']
+  else if (hasSqlite) [store, storeSource] = [`sqlite://${join(dataDir, 'isr-cache.sqlite')}`, 'the embedded default, SQLite']
+  else [store, storeSource] = ['memory://', 'the embedded default, in memory']
   return {
     store,
     storeSource,

@@ -47,7 +47,7 @@ export default function isrCachePlugin(nitroApp: NitroAppLike): void {
   state.cache = cache
   state.nitroApp = nitroApp
   state.settings = { bypassToken: settings.bypassToken, secret: settings.secret, previewCookie: false, nuxtPayloads: config.nuxtPayloads === true }
-  console.log(`[isr-cache] store: ${describeStore(settings.store)} (${settings.storeSource}${settings.storeSource.startsWith('default') ? `; set ${env}ISR_CACHE_STORE=redis://… to share it between instances` : ''})`)
+  console.log(`[isr-cache] store: ${describeStore(settings.store)} (${settings.storeSource}${settings.storeSource.startsWith('the embedded') ? `; set ${env}ISR_CACHE_STORE=redis://… to share it between instances` : ''})`)
   state.revalidate = undefined
   if (config.revalidationPath) {
     if (settings.secret === undefined) {
