@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { NextServer } from '../examples/next/tooling/prepare.mjs'
 import { startUpstream, type Upstream } from '../examples/next/tooling/upstream.mjs'
-import { prepareNuxt, startNuxt } from '../examples/nuxt/tooling/app.mjs'
+import { prepareNitro, prepareNuxt, startNitro, startNuxt } from '../examples/nuxt/tooling/app.mjs'
 import { sleep, waitFor } from './support/next-app.js'
 import { REDIS_URL, dropPrefix, redisAvailable, uniquePrefix } from './support/redis.js'
 import { freePort, redisServerAvailable, startPrivateRedis, type PrivateRedis } from './support/redis-server.js'
@@ -428,4 +428,68 @@ describe.runIf(redisServerAvailable)('examples/nuxt with its Redis stopped', () 
     await d.stop(8000)
     expect(performance.now() - started, 'the server exited on SIGTERM without being killed').toBeLessThan(7000)
   }, 90_000)
+})
+
+describe.runIf(redisAvailable)('examples/nitro: a plain Nitro 2 app with isr-cache/nitro, two instances on the shared Redis', () => {
+  const prefix = uniquePrefix('nitro-e2e')
+  let upstream: Upstream | undefined
+  let a: NextServer
+  let b: NextServer
+
+  beforeAll(async () => {
+    const started = performance.now()
+    const result = await prepareNitro({ log })
+    log(`nitro fixture prepared in ${Math.round(performance.now() - started)} ms (install ${result.install.ran ? `${result.install.ms} ms` : 'reused'}, build ${result.build.ran ? `${result.build.ms} ms` : 'reused'})`)
+    const env = { NITRO_ISR_CACHE_STORE: REDIS_URL, NITRO_ISR_CACHE_PREFIX: prefix, NITRO_ISR_CACHE_SECRET: SECRET }
+    ;[a, b] = await Promise.all([
+      startNitro({ port: await freePort(), name: 'nitro-A', log, env }),
+      startNitro({ port: await freePort(), name: 'nitro-B', log, env }),
+    ])
+  }, PREPARE_TIMEOUT)
+
+  afterAll(async () => {
+    await Promise.all([a?.stop(), b?.stop()])
+    await upstream?.close()
+    await dropPrefix(prefix)
+  })
+
+  it('the isr rule: MISS on A, HIT on B; cookies neither reach the render nor are replayed; the query outside allowQuery is ignored and not rendered', async () => {
+    expect(a.output()).toContain('[isr-cache] store: redis://127.0.0.1')
+    const miss = await fetchPage(a, '/', { headers: { cookie: 'session=nitro-secret' } })
+    expect([miss.status, miss.cache]).toEqual([200, 'MISS'])
+    expect(miss.body).toContain('id="session">none<')
+    const hit = await cachedOn(b, '/', { headers: { cookie: 'session=other' } })
+    expect(hit.id).toBe(miss.id)
+    expect(hit.headers.get('set-cookie')).toBeNull()
+    expect(hit.body).not.toContain('secret')
+    const post = await fetchPage(a, `/blog/${RUN}?page=2&utm_source=mail`)
+    expect(post.cache).toBe('MISS')
+    expect(JSON.parse(post.body)).toMatchObject({ page: '2', utm: null })
+    const same = await cachedOn(b, `/blog/${RUN}?utm_source=other&page=2`)
+    expect(same.id).toBe(post.id)
+    expect((await fetchPage(b, `/blog/${RUN}?page=3`)).cache).toBe('MISS')
+  }, TEST_TIMEOUT)
+
+  it('defineIsrEventHandler (imported from isr-cache/nitro) and the purges: endpoint tags and paths, useIsrCache in a route', async () => {
+    const first = await fetchPage(a, '/api/time')
+    expect(first.cache).toBe('MISS')
+    expect((await cachedOn(b, '/api/time')).id).toBe(first.id)
+    // The wrapper's own tag, through useIsrCache() in an app route on B.
+    expect((await fetch(`${b.url}/api/purge`, { method: 'POST', headers: { authorization: `Bearer ${SECRET}`, 'content-type': 'application/json' }, body: '{"tag":"time"}' })).status).toBe(200)
+    expect((await fetch(`${b.url}/api/purge`, { method: 'POST', headers: { authorization: 'Bearer nope', 'content-type': 'application/json' }, body: '{"tag":"time"}' })).status).toBe(401)
+    await waitFor(async () => ((await fetchPage(a, '/api/time')).id !== first.id ? true : undefined), { timeoutMs: PROPAGATION_MS, intervalMs: 50 })
+    // The rule's tag and the response's Cache-Tag, through the revalidation endpoint on A.
+    const post = await cachedOn(b, `/blog/${RUN}?page=2`)
+    expect((await purge(a, { tags: [`post:${RUN}`] })).status).toBe(200)
+    const renewed = await waitFor(async () => {
+      const page = await fetchPage(b, `/blog/${RUN}?page=2`)
+      return page.id !== post.id ? page : undefined
+    }, { timeoutMs: PROPAGATION_MS, intervalMs: 50 })
+    await cachedOn(b, `/blog/${RUN}?page=2`)
+    expect((await purge(a, { tags: ['posts'] })).status).toBe(200)
+    await waitFor(async () => ((await fetchPage(b, `/blog/${RUN}?page=2`)).id !== renewed.id ? true : undefined), { timeoutMs: PROPAGATION_MS, intervalMs: 50 })
+    const page = await cachedOn(a, '/')
+    expect((await purge(a, { paths: ['/'] })).status).toBe(200)
+    await waitFor(async () => ((await fetchPage(b, '/')).id !== page.id ? true : undefined), { timeoutMs: PROPAGATION_MS, intervalMs: 50 })
+  }, TEST_TIMEOUT)
 })

@@ -18,5 +18,9 @@ export default defineNuxtConfig({
     '/api/posts': { isr: 300 },
     // Nitro's native per-process cache, for comparison (npm run bench:nuxt, test/nuxt.e2e.test.ts).
     '/swr': { swr: 10 },
+    // npm run bench:nuxt: one page under each rule.
+    '/bench': { isr: 3600 },
+    '/bench-swr': { swr: 3600 },
+    '/__map/**': { isr: false },
   },
 })

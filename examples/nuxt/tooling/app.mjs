@@ -7,6 +7,8 @@ import { join } from 'node:path'
 import { buildExample, installExample, packLibrary, repoRoot, startServer } from '../../next/tooling/prepare.mjs'
 
 export const appDir = join(repoRoot, 'examples', 'nuxt')
+/** The minimal plain Nitro 2 fixture (isr-cache/nitro). */
+export const nitroDir = join(repoRoot, 'examples', 'nitro')
 
 /** Pack, install, build. */
 export async function prepareNuxt({ log, echo = false } = {}) {
@@ -30,6 +32,29 @@ export function startNuxt({ port, env = {}, name = 'nuxt', log, echo = false }) 
     name,
     log,
     echo,
+    env: { NODE_ENV: 'production', ...env, HOST: '127.0.0.1', PORT: String(port) },
+  })
+}
+
+/** Pack, install and `nitro build` the plain Nitro fixture. */
+export async function prepareNitro({ log } = {}) {
+  const library = await packLibrary({ log })
+  const install = await installExample(nitroDir, library, { log, sentinel: 'nitropack' })
+  const build = await buildExample(nitroDir, library, {
+    log,
+    command: { script: join(nitroDir, 'node_modules', 'nitropack', 'dist', 'cli', 'index.mjs'), args: ['build'], output: '.output', done: join('server', 'index.mjs') },
+  })
+  return { library, install, build }
+}
+
+/** `node .output/server/index.mjs` of the plain Nitro fixture. */
+export function startNitro({ port, env = {}, name = 'nitro', log }) {
+  return startServer(nitroDir, {
+    args: [join('.output', 'server', 'index.mjs')],
+    port,
+    ready: /Listening on/,
+    name,
+    log,
     env: { NODE_ENV: 'production', ...env, HOST: '127.0.0.1', PORT: String(port) },
   })
 }
