@@ -126,6 +126,14 @@ describe.runIf(redisAvailable)('examples/nuxt: two production instances on the s
     expect(a.output()).not.toContain('is off')
   })
 
+  it("the home page ('/': { isr: 60 }) and its payload: MISS, then HIT on the other instance", async () => {
+    const home = await fetchPage(a, '/')
+    expect([home.status, home.cache]).toEqual([200, 'MISS'])
+    expect((await cachedOn(b, '/')).id).toBe(home.id)
+    const payload = await cachedOn(b, '/_payload.json?x')
+    expect([payload.status, payload.id]).toEqual([200, home.id])
+  }, TEST_TIMEOUT)
+
   it('MISS → HIT (on the other instance too) → STALE → HIT with the new content', async () => {
     upstream.setPosts({ version: 'v1', title: 'first' })
     const miss = await fetchPage(a, '/isr')
@@ -351,6 +359,9 @@ describe.runIf(redisAvailable)('examples/nuxt: two production instances on the s
           if (message.type() === 'error' || message.type() === 'warning' || /hydrat/i.test(message.text())) problems.push(`${message.type()}: ${message.text()}`)
         })
         page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`))
+        page.on('response', (response) => {
+          if (response.status() >= 400) problems.push(`${response.status()}: ${response.url()}`)
+        })
         const requests: string[] = []
         page.on('request', (request) => {
           if (['document', 'fetch', 'xhr'].includes(request.resourceType())) requests.push(new URL(request.url()).pathname)

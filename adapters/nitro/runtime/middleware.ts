@@ -31,7 +31,14 @@ function translated(isr: unknown): TranslatedRule | undefined {
 async function isrCacheMiddleware(event: H3EventLike): Promise<Response | undefined> {
   const method = event.method
   if (method !== 'GET' && method !== 'HEAD') return undefined
-  if (isInternalRender(event.headers.get(INTERNAL_HEADER))) return undefined
+  if (isInternalRender(event.headers.get(INTERNAL_HEADER))) {
+    // Our render of a Nuxt page: its payload is cut from the HTML (which inlines it whole), so Nuxt's own
+    // runtime payload extraction is not wanted. Without `isr` in the rule it reads, Nuxt neither keeps a
+    // copy of every payload in a per-process map that never expires, nor fails the render of "/" (Nuxt
+    // 4.4 stores its payload under the key "/", which its storage refuses: a 500).
+    if (nitroState().settings?.nuxtPayloads) delete getRouteRules(event).isr
+    return undefined
+  }
   const queryAt = event.path.indexOf('?')
   const pathname = queryAt === -1 ? event.path : event.path.slice(0, queryAt)
   const page = nitroState().settings?.nuxtPayloads ? payloadPage(pathname) : undefined
