@@ -193,7 +193,7 @@ describe('defineIsrEventHandler', () => {
 
   it('without the module (no cache yet), the handler answers by itself', async () => {
     const handler = defineIsrEventHandler(async () => ({ hello: 'world' }), { revalidate: 60 })
-    const event = { method: 'GET', path: '/api/x', headers: new Headers(), context: {}, node: { req: {} as never, res: {} } }
+    const event = { method: 'GET', path: '/api/x', headers: new Headers(), context: {}, node: { req: {} as never, res: {} as never } }
     expect(await handler(event)).toEqual({ hello: 'world' })
   })
 })

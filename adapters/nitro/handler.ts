@@ -5,7 +5,7 @@
  */
 import { compileRoutes, type RouteRule } from '../../src/http/routes.js'
 import type { TranslatedRule } from './rules.js'
-import { serveCached, visitorRequest, type H3EventLike } from './serve.js'
+import { deliver, serveCached, visitorRequest, type H3EventLike } from './serve.js'
 import { INTERNAL_HEADER, isInternalRender } from './state.js'
 
 /** Options of `defineIsrEventHandler`. Durations in seconds. */
@@ -20,8 +20,8 @@ export interface IsrEventHandlerOptions {
   allowQuery?: string[]
 }
 
-/** An h3 v1 event handler (what `defineEventHandler` returns). */
-export type IsrEventHandler<Event, Result> = ((event: Event) => Promise<Result | Response>) & { __is_handler__: true }
+/** An h3 v1 event handler (what `defineEventHandler` returns); undefined when it answered Node's response itself. */
+export type IsrEventHandler<Event, Result> = ((event: Event) => Promise<Result | Response | undefined>) & { __is_handler__: true }
 
 /**
  * Wraps an h3 handler: GET and HEAD answers are served from the cache (HIT, STALE while one regeneration
@@ -39,13 +39,14 @@ export function defineIsrEventHandler<Event extends H3EventLike, Result>(handler
   // Checked now (a bad option fails the build's first import, not a request); the unknown keys too.
   compileRoutes({ '/**': { ...rule, ...unknown } })
   const translated: TranslatedRule = { rule, passQuery: true }
-  const wrapped = async (event: Event): Promise<Result | Response> => {
+  const wrapped = async (event: Event): Promise<Result | Response | undefined> => {
     const method = event.method
     // Our own renders (from here or from an `isr` route rule's middleware) reach the handler itself.
     if ((method !== 'GET' && method !== 'HEAD') || isInternalRender(event.headers.get(INTERNAL_HEADER))) return handler(event)
     const request = visitorRequest(event)
     const response = request === undefined ? undefined : await serveCached(request, translated)
-    return response ?? handler(event)
+    if (response === undefined) return handler(event)
+    return deliver(event, response)
   }
   return Object.assign(wrapped, { __is_handler__: true as const })
 }

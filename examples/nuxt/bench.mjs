@@ -36,6 +36,7 @@ const server = await startNuxt({ port, name: 'nuxt-bench', env: { BENCH: '1', NU
 try {
   const loadBefore = loadavg()
   // compareHits names its baseline "map"; here the baseline is Nitro's swr rule.
+  console.log('[bench] "map" below is /bench-swr, Nitro\'s native swr rule')
   const raw = await compareHits({ server, paths: { isrCache: '/bench', map: '/bench-swr', uncached: '/bench-uncached' }, autocannon, name: 'nuxt', duration, connections, rounds, store })
   const summary = {
     page: raw.page,

@@ -6,7 +6,7 @@
  */
 import { getRouteRules } from 'nitropack/runtime'
 import { payloadPage, translateIsrRule, type TranslatedRule } from '../rules.js'
-import { serveCached, servePayload, visitorRequest, type H3EventLike } from '../serve.js'
+import { deliver, serveCached, servePayload, visitorRequest, type H3EventLike } from '../serve.js'
 import { INTERNAL_HEADER, isInternalRender, nitroState } from '../state.js'
 
 /** Translated rules by their `isr` value (objects from the route rules, numbers, true): few, and reused. */
@@ -48,7 +48,8 @@ async function isrCacheMiddleware(event: H3EventLike): Promise<Response | undefi
   if (rule === undefined) return undefined
   const request = visitorRequest(event)
   if (request === undefined) return undefined
-  return page === undefined ? serveCached(request, rule) : servePayload(request, page, rule)
+  const response = page === undefined ? await serveCached(request, rule) : await servePayload(request, page, rule)
+  return response === undefined ? undefined : deliver(event, response)
 }
 
 export default Object.assign(isrCacheMiddleware, { __is_handler__: true as const })
