@@ -60,7 +60,7 @@ function isrCacheNuxtModule(inlineOptions: IsrCacheModuleOptions | undefined, nu
 
 /** The Nuxt module: `modules: ['isr-cache/nuxt']` in nuxt.config.ts; options under `isrCache`. */
 const nuxtModule: NuxtModuleLike = Object.assign(isrCacheNuxtModule, {
-  getMeta: () => ({ name: 'isr-cache', configKey: 'isrCache', compatibility: { nuxt: '>=3.16.0' } }),
+  getMeta: () => ({ name: 'isr-cache', configKey: 'isrCache', compatibility: { nuxt: '>=4.0.0' } }),
 })
 export default nuxtModule
 /** The same module, by name: `modules: [isrCacheModule]` in a config that imports it. */
