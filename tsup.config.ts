@@ -10,6 +10,12 @@ export default defineConfig({
     sveltekit: 'adapters/sveltekit/index.ts',
     astro: 'adapters/astro/index.ts',
     'astro/provider': 'adapters/astro/provider-runtime.ts',
+    nitro: 'adapters/nitro/index.ts',
+    nuxt: 'adapters/nuxt/index.ts',
+    // Not subpaths: the files the Nitro and Nuxt modules register, which Nitro bundles into the app's server.
+    'runtime/nitro/middleware': 'adapters/nitro/runtime/middleware.ts',
+    'runtime/nitro/plugin': 'adapters/nitro/runtime/plugin.ts',
+    'runtime/nitro/revalidate': 'adapters/nitro/runtime/revalidate.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,
@@ -22,5 +28,5 @@ export default defineConfig({
   // Shared chunks: isr-cache and isr-cache/next use one copy of the core (one IsrCacheError class).
   splitting: true,
   // The test helpers are imported by users' test files only; their test runner stays theirs.
-  external: ['keyv', 'async-mutex', '@keyv/redis', '@keyv/sqlite'],
+  external: ['keyv', 'async-mutex', '@keyv/redis', '@keyv/sqlite', 'nitropack/runtime'],
 })

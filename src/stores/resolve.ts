@@ -53,9 +53,25 @@ export interface ResolveContext {
 
 const load = createRequire(import.meta.url)
 
+/**
+ * Where else an optional peer may be: next to the server's entry script. A bundler that rewrites
+ * `import.meta.url` (Nitro points it at `file:///_entry.js`) leaves this module nowhere on disk, while the
+ * packages the app installed or the bundler traced sit beside the entry (`.output/server/node_modules`).
+ */
+function loadNearEntry(name: string): unknown {
+  const entry = process.argv[1]
+  if (entry === undefined || entry === '') throw Object.assign(new Error(`Cannot find module '${name}'`), { code: 'MODULE_NOT_FOUND' })
+  return createRequire(resolvePath(entry))(name)
+}
+
 export function requirePeer<T>(name: string, scheme: string): T {
   try {
-    return load(name) as T
+    try {
+      return load(name) as T
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException)?.code !== 'MODULE_NOT_FOUND') throw error
+      return loadNearEntry(name) as T
+    }
   } catch (error) {
     const missing = (error as NodeJS.ErrnoException)?.code === 'MODULE_NOT_FOUND'
     throw new IsrCacheError(

@@ -29,7 +29,7 @@ export const exampleDirs = {
 const INSTALL_MARKER = join('node_modules', '.isr-cache-example-install.json')
 const BUILD_MARKER = 'isr-cache-build-inputs'
 /** Not build inputs (or written by the build itself). */
-const UNHASHED = new Set(['node_modules', '.next', '.pack', 'next-env.d.ts', 'README.md', 'tooling', 'run.mjs', 'bench.mjs', 'build', '.svelte-kit', 'node24', 'dist', 'dist-memory', '.astro'])
+const UNHASHED = new Set(['node_modules', '.next', '.pack', 'next-env.d.ts', 'README.md', 'tooling', 'run.mjs', 'bench.mjs', 'build', '.svelte-kit', 'node24', 'dist', 'dist-memory', '.astro', '.output', '.nuxt', '.data', '.nitro'])
 
 const sha256 = (data) => createHash('sha256').update(data).digest('hex')
 const defaultLog = (line) => console.log(`[example] ${line}`)

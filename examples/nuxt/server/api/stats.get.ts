@@ -1,0 +1,2 @@
+// The cache's counters, through useIsrCache() (auto-imported in server code).
+export default defineEventHandler(() => useIsrCache().stats())
