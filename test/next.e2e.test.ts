@@ -9,7 +9,7 @@
  * The first run installs and builds (minutes on two cores); later runs reuse node_modules and .next while
  * the app's files and the packed library are unchanged (see examples/next/tooling/prepare.mjs).
  */
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import {
@@ -34,6 +34,8 @@ const PREPARE_TIMEOUT = 15 * 60_000
 const TEST_TIMEOUT = 120_000
 /** `revalidate` of /isr, /stampede, /api/time and /legacy, in ms. */
 const REVALIDATE_MS = 5000
+/** Debian's headless Chromium, driven through playwright-core (as in the SvelteKit suite). */
+const CHROMIUM = '/usr/bin/chromium'
 /** Unique paths per run (on-demand pages such as /blog/<slug>). */
 const RUN = Date.now().toString(36)
 
@@ -334,6 +336,54 @@ describe.runIf(redisAvailable)('Next 16 example: two `next start` instances shar
       `renders of /stampede reported to the upstream (ms after the regenerated render: ${renders.map((at) => at - (regenerated.renderedAt as number)).join(', ')})`,
     ).toHaveLength(1)
   })
+
+  it.runIf(existsSync(CHROMIUM) || process.env.CI === 'true')(
+    'a real browser: a cached page on B, client-side navigation to another cached page, no console error, no hydration warning',
+    async () => {
+      const { chromium } = await import('playwright-core')
+      const browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      })
+      try {
+        const page = await browser.newPage()
+        const problems: string[] = []
+        page.on('console', (message) => {
+          // A failed request is reported below with its URL (the browser's console line has none).
+          if (message.text().startsWith('Failed to load resource')) return
+          if (message.type() === 'error' || /hydrat/i.test(message.text())) problems.push(`${message.type()}: ${message.text()}`)
+        })
+        page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`))
+        page.on('response', (response) => {
+          // The app has no favicon: the browser's own request for one is not the app's.
+          if (response.status() >= 400 && new URL(response.url()).pathname !== '/favicon.ico') problems.push(`${response.status()} ${response.url()}`)
+        })
+        const documents: string[] = []
+        const toB: Array<{ status: number; cache: string | undefined }> = []
+        page.on('request', (request) => {
+          if (request.resourceType() === 'document') documents.push(request.url())
+        })
+        page.on('response', (response) => {
+          if (new URL(response.url()).pathname === '/blog/b') toB.push({ status: response.status(), cache: response.headers()['x-nextjs-cache'] })
+        })
+        const first = await page.goto(`${B.url}/blog/a`)
+        expect(first?.status()).toBe(200)
+        expect(first?.headers()['x-nextjs-cache']).toBe('HIT')
+        await page.waitForSelector('body[data-hydrated="true"]', { timeout: 20_000 })
+        await page.click('#to-other')
+        await page.waitForFunction("document.querySelector('#slug')?.textContent === 'b'", undefined, { timeout: 20_000 })
+        expect(documents, 'the navigation was client-side: one document load').toEqual([`${B.url}/blog/a`])
+        expect(toB.length, 'the RSC payload of /blog/b was fetched').toBeGreaterThan(0)
+        for (const answer of toB) {
+          expect(answer.status).toBe(200)
+          expect(answer.cache, 'the RSC payload of /blog/b came from the cache').toBe('HIT')
+        }
+        expect(problems).toEqual([])
+      } finally {
+        await browser.close()
+      }
+    },
+  )
 
   it('updateTag in a server action on A is honoured on B', async () => {
     await freshPosts(A, B, cluster, `action-1-${RUN}`, 'expire0')

@@ -184,11 +184,14 @@ async function measure(name, setup) {
       lookupsPerRequest: lookups === undefined ? null : Math.round((lookups / result.requests.total) * 1000) / 1000,
       oneConnMedianUs: latency.medianUs,
       oneConnP99Us: latency.p99Us,
-      errors: result.errors + result.timeouts + result.non2xx,
+      // Not answered in autocannon's 10 s (an overloaded machine), or not a 2xx: the figures are then suspect.
+      timeouts: result.timeouts,
+      errors: result.errors - result.timeouts + result.non2xx,
       cacheAfter: (await fetchOnce(url)).headers.get('x-nextjs-cache'),
       loadAverage: [loadBefore, load1()],
     }
     console.log(`[bench] ${name}: ${JSON.stringify(summary)}`)
+    if (summary.timeouts > 0) console.warn(`[bench] ${name}: ${summary.timeouts} requests timed out: the machine is overloaded (load average ${summary.loadAverage.join(' → ')}); these figures are not worth much`)
     if (summary.errors > 0 || summary.cacheAfter !== 'HIT') throw new Error(`${name}: errors or not a HIT: ${JSON.stringify(summary)}\n${server.output().slice(-3000)}`)
     return summary
   } finally {
@@ -226,7 +229,9 @@ try {
   const summary = Object.fromEntries(
     Object.entries(runs).map(([name, list]) => {
       const fields = ['rps', 'p50Ms', 'p99Ms', 'cpuUsPerRequest', 'oneConnMedianUs', 'oneConnP99Us', ...(name === 'builtin' ? [] : ['lookupsPerRequest'])]
-      return [name, figures(list, fields)]
+      const figure = figures(list, fields)
+      if (figure.lookupsPerRequest !== undefined) figure.lookupsPerRequest = Math.round(figure.lookupsPerRequest * 1000) / 1000
+      return [name, figure]
     }),
   )
   console.log(
@@ -242,6 +247,8 @@ try {
       nextHitRpsVsTrieb: ratio('isrCache', 'trieb'),
       nextP99VsBuiltin: ratioOf(runs.isrCache, runs.builtin, 'p99Ms'),
       nextOneConnLatencyVsBuiltin: ratioOf(runs.isrCache, runs.builtin, 'oneConnMedianUs'),
+      // Server CPU time per request, isr-cache ÷ built-in (other load on the machine distorts it less).
+      nextHitCpuVsBuiltin: ratioOf(runs.isrCache, runs.builtin, 'cpuUsPerRequest'),
       lookupsPerRequest: Object.fromEntries(Object.entries(summary).flatMap(([name, figure]) => (name === 'builtin' ? [] : [[name, figure.lookupsPerRequest]]))),
       p99MsIsrCache: summary.isrCache?.p99Ms ?? null,
       p99MsBuiltin: summary.builtin?.p99Ms ?? null,
