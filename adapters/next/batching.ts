@@ -11,7 +11,8 @@
  *
  * The wait is "until the end of the turn the lookup started in", not "one more turn": a lookup that went
  * to Redis (an L1 miss, a lease for a stale page) has crossed that point already and waits for nothing
- * more. On an idle server the check phase follows at once (no I/O is waiting): a few microseconds.
+ * more. On an idle server, a request is read in the poll phase and the check phase follows it in the same
+ * pass of the event loop: the lookup waits for no other I/O.
  */
 
 let turn: Promise<void> | undefined

@@ -38,7 +38,8 @@ export interface NextIsrCacheOptions extends IsrCacheOptions {
    * memory settles before the server has read the next request, so each request would pay for its own. With
    * this on, a page lookup answers no earlier than the end of the event-loop turn it started in (a
    * `setImmediate`, shared by all lookups of the turn; nothing more for one that read the store). Under load
-   * that serves more requests per second from the same CPU; on an idle server it costs a few microseconds.
+   * that serves more requests from the same CPU; on an idle server a lookup only waits for the rest of the
+   * turn its request arrived in (the check phase that follows the request's own I/O callback).
    * Fetch-scope lookups (`fetch`, `unstable_cache` inside renders) are never held. Default true; `false`
    * answers every lookup as soon as it is known.
    */
