@@ -340,6 +340,10 @@ describe.runIf(redisAvailable)('Next 16 example: two `next start` instances shar
   it.runIf(existsSync(CHROMIUM) || process.env.CI === 'true')(
     'a real browser: a cached page on B, client-side navigation to another cached page, no console error, no hydration warning',
     async () => {
+      // Cached on B, whatever earlier tests purged (the path purge above drops every /blog/[slug] page).
+      for (const path of ['/blog/a', '/blog/b']) {
+        await waitFor(async () => ((await B.get(path)).cache === 'HIT' ? true : undefined), { describe: () => `B never served ${path} as a HIT` })
+      }
       const { chromium } = await import('playwright-core')
       const browser = await chromium.launch({
         executablePath: CHROMIUM,

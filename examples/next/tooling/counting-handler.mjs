@@ -19,8 +19,10 @@ const Handler = imported.default?.default ?? imported.default
 const counts = (globalThis.__isrCacheCountedGets ??= { gets: 0, byKind: {} })
 if (!globalThis.__isrCacheCountServer) {
   globalThis.__isrCacheCountServer = createServer((request, response) => {
-    if (request.method === 'DELETE') counts.gets = 0
-    if (request.method === 'DELETE') counts.byKind = {}
+    if (request.method === 'DELETE') {
+      counts.gets = 0
+      counts.byKind = {}
+    }
     response.setHeader('content-type', 'application/json')
     response.end(JSON.stringify(counts))
   }).listen(port, '127.0.0.1')
