@@ -184,6 +184,39 @@ describe.runIf(redisAvailable)('Next.js cacheHandler', () => {
     expect(await two.get('f', { kind: 'FETCH', revalidate: 60, tags: [], softTags: [] } as never)).not.toBeNull()
   })
 
+  it('answers a page lookup at the end of its event-loop turn (batchPageLookups), a fetch lookup at once, and every lookup at once with the option off', async () => {
+    const prefix = uniquePrefix('next-batch')
+    prefixes.push(prefix)
+    const batched = instance(prefix).handler
+    const unbatched = instance(prefix, { batchPageLookups: false }).handler
+    const key = '/route-cache/APP_PAGE/b/$/batched'
+    await batched.set(key, appPage() as never, { kind: 'APP_PAGE', cacheControl: { revalidate: 3600, expire: 31536000 } } as never)
+    await batched.set('fb', { kind: 'FETCH', data: { headers: {}, body: 'x', url: 'u' }, revalidate: 60 } as never, { fetchCache: true, tags: [] } as never)
+    const fetchCtx = { kind: 'FETCH', revalidate: 60, tags: [], softTags: [] }
+    for (const handler of [batched, unbatched]) expect((await handler.get(key, pageCtx as never))?.value, 'in L1 now').toBeTruthy()
+
+    /** Whether the lookup settles before an immediate queued just before it (i.e. within this turn). */
+    async function settlesWithinTurn(lookup: () => Promise<unknown>): Promise<boolean> {
+      const order: string[] = []
+      setImmediate(() => order.push('end of turn'))
+      const answered = lookup().then((value) => {
+        expect(value).toBeTruthy()
+        order.push('answer')
+      })
+      await answered
+      await new Promise((resolve) => setImmediate(resolve))
+      return order[0] === 'answer'
+    }
+    expect(await settlesWithinTurn(() => batched.get(key, pageCtx as never)), 'a page lookup from L1 waits for the end of the turn').toBe(false)
+    expect(await settlesWithinTurn(() => batched.get('fb', fetchCtx as never)), 'a fetch lookup inside a render is never held').toBe(true)
+    expect(await settlesWithinTurn(() => unbatched.get(key, pageCtx as never)), 'batchPageLookups: false').toBe(true)
+
+    // Lookups started in the same turn share the one wait, and all see the same entry.
+    const together = await Promise.all(Array.from({ length: 20 }, () => batched.get(key, pageCtx as never)))
+    for (const found of together) expect(found?.value).toStrictEqual(appPage())
+    expect(() => createNextCacheHandler({ batchPageLookups: 'yes' as never })).toThrow(/option batchPageLookups must be true or false/)
+  })
+
   it('never throws from get, and answers quickly, when the store is unreachable', async () => {
     const Handler = createNextCacheHandler({ store: 'redis://127.0.0.1:1', readTimeout: 0.2, writeTimeout: 0.2, onError: () => {}, distDir: join(dir, 'none') })
     const handler = new Handler({})

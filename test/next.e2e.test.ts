@@ -9,7 +9,7 @@
  * The first run installs and builds (minutes on two cores); later runs reuse node_modules and .next while
  * the app's files and the packed library are unchanged (see examples/next/tooling/prepare.mjs).
  */
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import {
@@ -27,13 +27,15 @@ import {
   type PreparedExample,
 } from './support/next-app.js'
 import { REDIS_URL, dropPrefix, redisAvailable, uniquePrefix } from './support/redis.js'
-import { redisServerAvailable, startPrivateRedis, type PrivateRedis } from './support/redis-server.js'
+import { freePort, redisServerAvailable, startPrivateRedis, type PrivateRedis } from './support/redis-server.js'
 
 /** Pack + install + build of one app; a clean clone on a loaded two-core machine takes minutes. */
 const PREPARE_TIMEOUT = 15 * 60_000
 const TEST_TIMEOUT = 120_000
 /** `revalidate` of /isr, /stampede, /api/time and /legacy, in ms. */
 const REVALIDATE_MS = 5000
+/** Debian's headless Chromium, driven through playwright-core (as in the SvelteKit suite). */
+const CHROMIUM = '/usr/bin/chromium'
 /** Unique paths per run (on-demand pages such as /blog/<slug>). */
 const RUN = Date.now().toString(36)
 
@@ -335,6 +337,58 @@ describe.runIf(redisAvailable)('Next 16 example: two `next start` instances shar
     ).toHaveLength(1)
   })
 
+  it.runIf(existsSync(CHROMIUM) || process.env.CI === 'true')(
+    'a real browser: a cached page on B, client-side navigation to another cached page, no console error, no hydration warning',
+    async () => {
+      // Cached on B, whatever earlier tests purged (the path purge above drops every /blog/[slug] page).
+      for (const path of ['/blog/a', '/blog/b']) {
+        await waitFor(async () => ((await B.get(path)).cache === 'HIT' ? true : undefined), { describe: () => `B never served ${path} as a HIT` })
+      }
+      const { chromium } = await import('playwright-core')
+      const browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      })
+      try {
+        const page = await browser.newPage()
+        const problems: string[] = []
+        page.on('console', (message) => {
+          // A failed request is reported below with its URL (the browser's console line has none).
+          if (message.text().startsWith('Failed to load resource')) return
+          if (message.type() === 'error' || /hydrat/i.test(message.text())) problems.push(`${message.type()}: ${message.text()}`)
+        })
+        page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`))
+        page.on('response', (response) => {
+          // The app has no favicon: the browser's own request for one is not the app's.
+          if (response.status() >= 400 && new URL(response.url()).pathname !== '/favicon.ico') problems.push(`${response.status()} ${response.url()}`)
+        })
+        const documents: string[] = []
+        const toB: Array<{ status: number; cache: string | undefined }> = []
+        page.on('request', (request) => {
+          if (request.resourceType() === 'document') documents.push(request.url())
+        })
+        page.on('response', (response) => {
+          if (new URL(response.url()).pathname === '/blog/b') toB.push({ status: response.status(), cache: response.headers()['x-nextjs-cache'] })
+        })
+        const first = await page.goto(`${B.url}/blog/a`)
+        expect(first?.status()).toBe(200)
+        expect(first?.headers()['x-nextjs-cache']).toBe('HIT')
+        await page.waitForSelector('body[data-hydrated="true"]', { timeout: 20_000 })
+        await page.click('#to-other')
+        await page.waitForFunction("document.querySelector('#slug')?.textContent === 'b'", undefined, { timeout: 20_000 })
+        expect(documents, 'the navigation was client-side: one document load').toEqual([`${B.url}/blog/a`])
+        expect(toB.length, 'the RSC payload of /blog/b was fetched').toBeGreaterThan(0)
+        for (const answer of toB) {
+          expect(answer.status).toBe(200)
+          expect(answer.cache, 'the RSC payload of /blog/b came from the cache').toBe('HIT')
+        }
+        expect(problems).toEqual([])
+      } finally {
+        await browser.close()
+      }
+    },
+  )
+
   it('updateTag in a server action on A is honoured on B', async () => {
     await freshPosts(A, B, cluster, `action-1-${RUN}`, 'expire0')
     cluster.upstream.setPosts({ version: `action-2-${RUN}`, title: 'after the action' })
@@ -427,6 +481,68 @@ describe.runIf(redisAvailable)('Next 16 example: two `next start` instances shar
         `[next e2e] Redis down: slowest request per round ${slowest.join(' / ')} ms; shared again ${Math.round(performance.now() - restartedAt)} ms after it was back (${attempt} attempts)`,
       )
     })
+  })
+})
+
+// Next 16: lookups shared by concurrent requests -------------------------------------------------------------
+
+/** The handler's `get` calls so far, counted by examples/next/tooling/counting-handler.mjs in the server. */
+async function lookups(port: number, reset = false): Promise<number> {
+  const response = await fetch(`http://127.0.0.1:${port}/`, { method: reset ? 'DELETE' : 'GET' })
+  return ((await response.json()) as { gets: number }).gets
+}
+
+/** `n` requests for `path` sent at once; every one must be a 200 HIT. */
+async function burst(instance: Instance, path: string, n: number): Promise<void> {
+  const pages = await Promise.all(Array.from({ length: n }, () => instance.get(path)))
+  for (const page of pages) expectPage(page, { cache: 'HIT' })
+}
+
+describe.runIf(redisAvailable)('Next 16 example: concurrent requests for a page share one lookup (batchPageLookups)', { timeout: TEST_TIMEOUT }, () => {
+  const prefix = uniquePrefix('next16-batching')
+  const clusters: Cluster[] = []
+  const ports: Record<'batched' | 'unbatched', number> = { batched: 0, unbatched: 0 }
+  const instances: Partial<Record<'batched' | 'unbatched', Instance>> = {}
+
+  beforeAll(async () => {
+    const app = await prepareExample('next')
+    for (const name of ['batched', 'unbatched'] as const) {
+      ports[name] = await freePort()
+      // The example's handler (batched: the default), or tooling/unbatched-handler.mjs (batchPageLookups: false).
+      const env: Record<string, string> = { ISR_CACHE_COUNT_GETS_PORT: String(ports[name]), ...(name === 'unbatched' ? { ISR_CACHE_BENCH_HANDLER: 'unbatched' } : {}) }
+      const cluster = await startCluster(app, { store: REDIS_URL, prefix, names: [name], env })
+      clusters.push(cluster)
+      instances[name] = cluster.instances[0]
+    }
+  }, PREPARE_TIMEOUT)
+  afterAll(async () => {
+    await Promise.all(clusters.map((cluster) => cluster.stop()))
+    await dropPrefix(prefix)
+  }, 60_000)
+  printOutputOnFailure(() => clusters.flatMap((cluster) => cluster.instances))
+
+  it('50 concurrent requests for a fresh page on one instance make fewer than 50 lookups, and fewer than with batchPageLookups: false', async () => {
+    const BURSTS = 4
+    const counted: Record<string, number[]> = { batched: [], unbatched: [] }
+    for (const name of ['batched', 'unbatched'] as const) {
+      const instance = instances[name] as Instance
+      // /blog/a: prerendered, revalidate 3600, so a HIT throughout. The first burst opens the connections
+      // (kept alive) and fills L1; the next ones are counted, one by one.
+      await waitFor(async () => ((await instance.get('/blog/a')).cache === 'HIT' ? true : undefined), { describe: () => `${name}: /blog/a never a HIT` })
+      await burst(instance, '/blog/a', 50)
+      for (let i = 0; i < BURSTS; i++) {
+        await lookups(ports[name], true)
+        await burst(instance, '/blog/a', 50)
+        counted[name]?.push(await lookups(ports[name]))
+      }
+    }
+    console.log(`[next e2e] lookups per burst of 50 concurrent HITs of /blog/a: ${JSON.stringify(counted)}`)
+    const total = (name: string) => (counted[name] ?? []).reduce((sum, n) => sum + n, 0)
+    for (const n of counted.batched ?? []) expect(n, 'with batchPageLookups on (the default), requests that arrive together share lookups').toBeLessThan(50)
+    expect(total('batched')).toBeGreaterThan(0)
+    // An L1 hit answered at once shares only by chance (a lookup that happened to read Redis, requests parsed
+    // from one socket read): the reason for the option.
+    expect(total('batched'), 'with the option off, requests shared fewer lookups').toBeLessThan(total('unbatched'))
   })
 })
 

@@ -3,17 +3,10 @@
  * delegate to one shared core cache per store and process. Maps Next's value kinds, tags and lifetimes
  * onto the core, and Next's freshness signals (lastModified, cacheControl) back.
  */
+import type { CacheResult } from '../../src/index.js'
+import { endOfTurn } from './batching.js'
 import { seedFromBuild } from './prerender.js'
-import { coreTags, isBuildPhase, lifetimes, nextMajor, shared, splitOptions, storageKey, type NextIsrCacheOptions, type Shared } from './shared.js'
-
-/** What the handler keeps per entry: Next's value as given, and the lifetimes Next gave with it. */
-export interface StoredNextEntry {
-  value: NextCacheValue | null
-  cacheControl?: { revalidate: number | false; expire: number | undefined }
-}
-
-/** The parts of Next's value kinds the adapter reads (the rest is stored and returned as is). */
-type NextCacheValue = { kind: string; headers?: Record<string, unknown>; revalidate?: number; [field: string]: unknown }
+import { coreTags, isBuildPhase, lifetimes, nextMajor, shared, splitOptions, storageKey, type NextCacheValue, type NextIsrCacheOptions, type Shared, type StoredNextEntry } from './shared.js'
 
 interface NextGetContext {
   kind?: string
@@ -83,90 +76,34 @@ const STALE_AGE_MS = 2000
 export function createNextCacheHandler(options: NextIsrCacheOptions = {}): NextCacheHandlerClass {
   splitOptions(options) // bad options fail when the module loads, not at the first request
   let state: Shared | undefined
-  const get = (distDir?: string): Shared => (state ??= shared(options, distDir))
+  const stateFor = (context: { serverDistDir?: string } | undefined): Shared => {
+    if (state !== undefined) return state
+    // serverDistDir is <distDir>/server.
+    const serverDir = context?.serverDistDir
+    return (state = shared(options, typeof serverDir === 'string' ? serverDir.replace(/[\\/]server[\\/]?$/, '') : undefined))
+  }
 
   return class IsrCacheNextHandler {
     readonly #state: Shared
 
-    constructor(context: { serverDistDir?: string } = {}) {
-      // serverDistDir is <distDir>/server.
-      const distDir = typeof context?.serverDistDir === 'string' ? context.serverDistDir.replace(/[\\/]server[\\/]?$/, '') : undefined
-      this.#state = get(distDir)
+    // Next constructs the class two or three times per request: nothing here but finding the shared state.
+    constructor(context?: { serverDistDir?: string }) {
+      this.#state = stateFor(context)
     }
 
     /** Never throws: an error here would become a render error in Next. */
-    async get(key: string, context?: NextGetContext): Promise<NextCacheHandlerValue | null> {
+    get(key: string, context?: NextGetContext): Promise<NextCacheHandlerValue | null> {
       const s = this.#state
-      try {
-        const scope = scopeOfGet(context)
-        const k = storageKey(s, scope, key)
-        // Fetch entries learn at read time which page reads them: its implicit tags (and the fetch's own).
-        const readTags = scope === 'fetch' ? coreTags([...(context?.tags ?? []), ...(context?.softTags ?? [])]) : undefined
-        let found = await s.cache.get<StoredNextEntry>(k, readTags && readTags.length > 0 ? { tags: readTags } : undefined)
-        if (found === undefined && scope === 'page' && s.options.seedPrerendered !== false && !isBuildPhase()) {
-          found = await seedFromBuild(s, key, k)
-        }
-        if (found === undefined) return null
-        const stored = found.value
-        const cacheControl = stored.cacheControl
-        if (found.status === 'hit') return withControl({ lastModified: found.lastModified, value: stored.value }, cacheControl)
-
-        // Stale. Shielding: only the instance holding the page's lease regenerates; the others serve it as fresh.
-        if (scope === 'page' && s.options.shield !== false) {
-          if (!s.leases.has(k)) {
-            const lease = await s.cache.acquireLease(k)
-            if (lease === undefined) return withControl({ lastModified: Date.now(), value: stored.value }, cacheControl)
-            // Won. The stale entry may have been read just before another instance stored its regeneration
-            // and gave the lease back (this process's L1 hears of that write a moment later): answering
-            // "stale" now would render the page a second time. So ask the store itself first (winning the
-            // lease dropped the key from L1, so this get reads the store).
-            const current = await s.cache.get<StoredNextEntry>(k)
-            if (current !== undefined && current.status === 'hit' && current.lastModified > found.lastModified) {
-              void lease.release()
-              return withControl({ lastModified: current.lastModified, value: current.value.value }, current.value.cacheControl)
-            }
-            s.leases.set(k, lease)
-            // Released when Next stores the regenerated page (set), or by its own ttl if it never does.
-            setTimeout(() => {
-              if (s.leases.get(k) === lease) s.leases.delete(k)
-            }, 60_000).unref()
-          }
-        }
-        return staleValue(stored, scope, context)
-      } catch (error) {
-        s.report(error)
-        return null
-      }
+      const scope = scopeOfGet(context)
+      if (scope !== 'page') return lookup(s, scope, key, context)
+      if (s.options.batchPageLookups === false) return lookup(s, 'page', key, context)
+      // Held until the end of this event-loop turn, so that Next's response cache shares it with the
+      // requests for the same page that arrive meanwhile (see batching.ts).
+      return heldUntil(endOfTurn(), lookup(s, 'page', key, context))
     }
 
-    async set(key: string, data: NextCacheValue | null, context?: NextSetContext): Promise<void> {
-      const s = this.#state
-      const scope = scopeOfSet(data, context)
-      const k = storageKey(s, scope, key)
-      try {
-        let tags: string[] = []
-        let life: { revalidate?: number | false; expire: number }
-        if (scope === 'fetch') {
-          tags = coreTags(context?.tags)
-          life = lifetimes(s, typeof data?.revalidate === 'number' ? data.revalidate : undefined, undefined)
-        } else {
-          tags = scope === 'page' ? coreTags(headerTags(data)) : []
-          life = lifetimes(s, context?.cacheControl?.revalidate, context?.cacheControl?.expire)
-        }
-        const entry: StoredNextEntry = { value: data }
-        if (context?.cacheControl !== undefined) {
-          entry.cacheControl = { revalidate: context.cacheControl.revalidate, expire: context.cacheControl.expire }
-        }
-        await s.cache.set(k, entry, { tags, ...life })
-      } catch (error) {
-        s.report(error)
-      } finally {
-        const lease = s.leases.get(k)
-        if (lease !== undefined) {
-          s.leases.delete(k)
-          await lease.release().catch(() => {})
-        }
-      }
+    set(key: string, data: NextCacheValue | null, context?: NextSetContext): Promise<void> {
+      return store(this.#state, key, data, context)
     }
 
     async revalidateTag(tags: string | string[], durations?: { expire?: number }): Promise<void> {
@@ -180,6 +117,92 @@ export function createNextCacheHandler(options: NextIsrCacheOptions = {}): NextC
 
     resetRequestCache(): void {
       // Nothing per request: all state is shared and current.
+    }
+  }
+}
+
+async function heldUntil<T>(turn: Promise<void>, work: Promise<T>): Promise<T> {
+  const value = await work
+  await turn
+  return value
+}
+
+/** What `get` answers for a Next key: the entry as Next should see it, or null (never throws). */
+async function lookup(s: Shared, scope: Scope, key: string, context: NextGetContext | undefined): Promise<NextCacheHandlerValue | null> {
+  try {
+    const k = storageKey(s, scope, key)
+    // Fetch entries learn at read time which page reads them: its implicit tags (and the fetch's own).
+    const readTags = scope === 'fetch' ? coreTags([...(context?.tags ?? []), ...(context?.softTags ?? [])]) : undefined
+    let found = await s.cache.get<StoredNextEntry>(k, readTags && readTags.length > 0 ? { tags: readTags } : undefined)
+    if (found === undefined && scope === 'page' && s.options.seedPrerendered !== false && !isBuildPhase()) {
+      found = await seedFromBuild(s, key, k)
+    }
+    if (found === undefined) return null
+    const stored = found.value
+    if (found.status === 'hit') return withControl({ lastModified: found.lastModified, value: stored.value }, stored.cacheControl)
+    if (scope === 'page' && s.options.shield !== false) {
+      const shielded = await shield(s, k, found)
+      if (shielded !== undefined) return shielded
+    }
+    return staleValue(stored, scope, context)
+  } catch (error) {
+    s.report(error)
+    return null
+  }
+}
+
+/**
+ * A stale page: only the instance holding the page's lease regenerates it. Returns what to answer instead
+ * of "stale" (the entry as fresh for a lease lost, or the newer entry another instance just stored), or
+ * undefined when this instance won the lease and Next should regenerate.
+ */
+async function shield(s: Shared, k: string, found: CacheResult<StoredNextEntry>): Promise<NextCacheHandlerValue | undefined> {
+  if (s.leases.has(k)) return undefined // this instance's regeneration is under way
+  const lease = await s.cache.acquireLease(k)
+  if (lease === undefined) return withControl({ lastModified: Date.now(), value: found.value.value }, found.value.cacheControl)
+  // Won. The stale entry may have been read just before another instance stored its regeneration and gave
+  // the lease back (this process's L1 hears of that write a moment later): answering "stale" now would
+  // render the page a second time. So ask the store itself first (winning the lease dropped the key from
+  // L1, so this get reads the store).
+  const current = await s.cache.get<StoredNextEntry>(k)
+  if (current !== undefined && current.status === 'hit' && current.lastModified > found.lastModified) {
+    void lease.release()
+    return withControl({ lastModified: current.lastModified, value: current.value.value }, current.value.cacheControl)
+  }
+  s.leases.set(k, lease)
+  // Released when Next stores the regenerated page (set), or by its own ttl if it never does.
+  setTimeout(() => {
+    if (s.leases.get(k) === lease) s.leases.delete(k)
+  }, 60_000).unref()
+  return undefined
+}
+
+/** What `set` stores for a Next value, with its tags and lifetimes; releases this instance's lease for it. */
+async function store(s: Shared, key: string, data: NextCacheValue | null, context: NextSetContext | undefined): Promise<void> {
+  const scope = scopeOfSet(data, context)
+  const k = storageKey(s, scope, key)
+  try {
+    let tags: string[] = []
+    let life: { revalidate?: number | false; expire: number }
+    if (scope === 'fetch') {
+      tags = coreTags(context?.tags)
+      life = lifetimes(s, typeof data?.revalidate === 'number' ? data.revalidate : undefined, undefined)
+    } else {
+      tags = scope === 'page' ? coreTags(headerTags(data)) : []
+      life = lifetimes(s, context?.cacheControl?.revalidate, context?.cacheControl?.expire)
+    }
+    const entry: StoredNextEntry = { value: data }
+    if (context?.cacheControl !== undefined) {
+      entry.cacheControl = { revalidate: context.cacheControl.revalidate, expire: context.cacheControl.expire }
+    }
+    await s.cache.set(k, entry, { tags, ...life })
+  } catch (error) {
+    s.report(error)
+  } finally {
+    const lease = s.leases.get(k)
+    if (lease !== undefined) {
+      s.leases.delete(k)
+      await lease.release().catch(() => {})
     }
   }
 }

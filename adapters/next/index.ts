@@ -3,7 +3,7 @@
  * isr-cache core. See docs/adapters/next.md.
  */
 export { createNextCacheHandler } from './handler.js'
-export type { NextCacheHandlerClass, NextCacheHandlerValue, StoredNextEntry } from './handler.js'
+export type { NextCacheHandlerClass, NextCacheHandlerValue } from './handler.js'
 export { createNextUseCacheHandler } from './use-cache.js'
 export type { NextUseCacheEntry, NextUseCacheHandler } from './use-cache.js'
-export type { NextIsrCacheOptions } from './shared.js'
+export type { NextIsrCacheOptions, StoredNextEntry } from './shared.js'

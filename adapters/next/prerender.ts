@@ -11,8 +11,7 @@ import { existsSync } from 'node:fs'
 import { readFile, readdir, stat } from 'node:fs/promises'
 import { join, relative, sep } from 'node:path'
 import type { CacheResult } from '../../src/index.js'
-import type { StoredNextEntry } from './handler.js'
-import { coreTags, lifetimes, type Shared } from './shared.js'
+import { coreTags, lifetimes, type Shared, type StoredNextEntry } from './shared.js'
 
 interface Prerendered {
   base: string

@@ -32,9 +32,33 @@ export interface NextIsrCacheOptions extends IsrCacheOptions {
   shield?: boolean
   /** Next's dist directory. Default: taken from Next's handler context, else `.next` in the working directory. */
   distDir?: string
+  /**
+   * Let the requests for a page that arrive together share one lookup. Next's response cache hands one
+   * in-flight lookup of a page to every request for it that arrives meanwhile, but a lookup answered from
+   * memory settles before the server has read the next request, so each request would pay for its own. With
+   * this on, a page lookup answers no earlier than the end of the event-loop turn it started in (a
+   * `setImmediate`, shared by all lookups of the turn; nothing more for one that read the store). Under load
+   * that serves more requests from the same CPU; on an idle server a lookup only waits for the rest of the
+   * turn its request arrived in (the check phase that follows the request's own I/O callback).
+   * Fetch-scope lookups (`fetch`, `unstable_cache` inside renders) are never held. Default true; `false`
+   * answers every lookup as soon as it is known.
+   */
+  batchPageLookups?: boolean
 }
 
-const NEXT_OPTIONS = ['buildId', 'seedPrerendered', 'shield', 'distDir'] as const
+/** The parts of Next's value kinds the adapter reads (the rest is stored and returned as is). */
+export type NextCacheValue = { kind: string; headers?: Record<string, unknown>; revalidate?: number; [field: string]: unknown }
+
+/**
+ * What the page handler keeps per entry: Next's value as given, and the lifetimes Next gave with it. Here,
+ * below both the handler and the build seeding (prerender.ts), which write and read this form.
+ */
+export interface StoredNextEntry {
+  value: NextCacheValue | null
+  cacheControl?: { revalidate: number | false; expire: number | undefined }
+}
+
+const NEXT_OPTIONS = ['buildId', 'seedPrerendered', 'shield', 'distDir', 'batchPageLookups'] as const
 
 export interface Shared {
   cache: IsrCache
@@ -104,6 +128,11 @@ export function splitOptions(options: NextIsrCacheOptions = {}): { core: IsrCach
   for (const [name, value] of Object.entries(options)) if (!(NEXT_OPTIONS as readonly string[]).includes(name)) core[name] = value
   if (options.buildId !== undefined && options.buildId !== false && (typeof options.buildId !== 'string' || options.buildId === '')) {
     throw new IsrCacheError('E_INVALID_OPTION', `option buildId must be a non-empty string or false; got ${JSON.stringify(options.buildId)}`)
+  }
+  for (const name of ['seedPrerendered', 'shield', 'batchPageLookups'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'boolean') {
+      throw new IsrCacheError('E_INVALID_OPTION', `option ${name} must be true or false; got ${JSON.stringify(options[name])}`)
+    }
   }
   return { core: core as IsrCacheOptions, next: options }
 }

@@ -143,6 +143,8 @@ export interface ClusterOptions {
   prefix: string
   /** One instance per name (default A and B). */
   names?: string[]
+  /** More environment for every instance (e.g. ISR_CACHE_BENCH_HANDLER, ISR_CACHE_COUNT_GETS_PORT). */
+  env?: Record<string, string>
 }
 
 /** Starts `next start` instances of a prepared example that share one store, and the upstream they read. */
@@ -154,6 +156,7 @@ export async function startCluster(app: PreparedExample, options: ClusterOptions
     ISR_CACHE_PREFIX: options.prefix,
     UPSTREAM_URL: upstream.url,
     REVALIDATE_SECRET: secret,
+    ...options.env,
   }
   const instances: Instance[] = []
   try {

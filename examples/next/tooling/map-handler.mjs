@@ -1,18 +1,36 @@
 /**
- * For `npm run bench:next` only: the least a Next `cacheHandler` can do, a Map in this process. What a
- * server with it loses against Next's built-in cache is what Next itself spends per request on any custom
- * handler (it imports the handler's module and constructs the class on every request), and so the ceiling
- * for isr-cache's `nextHitRpsVsBuiltin`. Not a cache to use: one process, no tags, no expiry, no bound.
+ * For `npm run bench:next` only: the least a Next `cacheHandler` can do, a Map in this process, as the
+ * reference for what Next lets any custom handler reach. It keeps what Next hands over (the value, its
+ * cacheControl) and answers a page lookup the way isr-cache does by default (`batchPageLookups`): no
+ * earlier than the end of the event-loop turn it started in, so that Next's response cache can share it
+ * with the requests that arrive meanwhile. A handler answering at once gets nothing shared, so the
+ * earlier version of this file (no wait) measured a ceiling that was not one. Not a cache to use: one
+ * process, no tags, no expiry, no bound.
  */
 const entries = (globalThis.__isrCacheBenchMapHandler ??= new Map())
 
+let turn
+/** Settles in this event-loop turn's check phase; shared by every lookup that starts in the turn. */
+function endOfTurn() {
+  turn ??= new Promise((resolve) => {
+    setImmediate(() => {
+      turn = undefined
+      resolve()
+    })
+  })
+  return turn
+}
+
 export default class MapCacheHandler {
-  async get(key) {
-    return entries.get(key) ?? null
+  async get(key, context) {
+    const held = context?.kind === 'FETCH' ? undefined : endOfTurn()
+    const found = entries.get(key) ?? null
+    await held
+    return found
   }
 
-  async set(key, value) {
-    entries.set(key, { value, lastModified: Date.now() })
+  async set(key, value, context) {
+    entries.set(key, { value, lastModified: Date.now(), cacheControl: context?.cacheControl })
   }
 
   async revalidateTag() {}

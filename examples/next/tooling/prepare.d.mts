@@ -50,10 +50,14 @@ export function prepareApp(
   options?: { buildLibrary?: boolean; echo?: boolean; log?: Log },
 ): Promise<{ library: Library; install: StepResult; build: StepResult }>
 export function nextBin(appDir: string): string
+/** A TCP port free on loopback now (for a server started next). */
+export function freePort(): Promise<number>
 
 export interface NextServer {
   readonly name: string
   readonly port: number
+  /** The server's process id, also its process group's (it runs detached). */
+  readonly pid: number
   /** http://127.0.0.1:<port> */
   readonly url: string
   /** Milliseconds from spawn until it accepted connections. */

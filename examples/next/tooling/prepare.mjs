@@ -10,7 +10,7 @@
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
-import { connect } from 'node:net'
+import { connect, createServer } from 'node:net'
 import { setPriority } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -230,6 +230,19 @@ function killGroup(child, signal) {
   }
 }
 
+/** A TCP port free on loopback now (for a server started next: other processes run servers too). */
+export function freePort() {
+  return new Promise((resolvePromise, reject) => {
+    const server = createServer()
+    server.unref()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address()
+      server.close(() => resolvePromise(port))
+    })
+  })
+}
+
 function listening(port) {
   return new Promise((resolvePromise) => {
     const socket = connect({ host: '127.0.0.1', port })
@@ -320,6 +333,7 @@ export async function startServer(appDir, { args, port, env, ready, name = 'serv
   return {
     name,
     port,
+    pid: child.pid,
     url: `http://127.0.0.1:${port}`,
     startMs: ms,
     get running() {

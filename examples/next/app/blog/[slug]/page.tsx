@@ -1,3 +1,5 @@
+import Link from 'next/link'
+import { HydratedMarker } from '../../../lib/hydrated'
 import { Markers } from '../../../lib/markers'
 import { recordRender } from '../../../lib/render'
 
@@ -16,6 +18,13 @@ export default async function BlogPost({ params }: { params: Promise<{ slug: str
     <>
       <h1>Post <span id="slug">{slug}</span></h1>
       <Markers info={info} />
+      {/* Client-side navigation between two cached pages (the browser test follows it). */}
+      <p>
+        <Link id="to-other" href={slug === 'a' ? '/blog/b' : '/blog/a'}>
+          {slug === 'a' ? 'Post b' : 'Post a'}
+        </Link>
+      </p>
+      <HydratedMarker />
     </>
   )
 }
