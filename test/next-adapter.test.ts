@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { Keyv } from 'keyv'
 import KeyvRedis from '@keyv/redis'
 import { afterAll, describe, expect, it } from 'vitest'
+import { resetBatching } from '../adapters/next/batching.js'
 import { createNextCacheHandler, createNextUseCacheHandler } from '../adapters/next/index.js'
 import { REDIS_URL, dropPrefix, redisAvailable, uniquePrefix } from './support/redis.js'
 
@@ -184,7 +185,7 @@ describe.runIf(redisAvailable)('Next.js cacheHandler', () => {
     expect(await two.get('f', { kind: 'FETCH', revalidate: 60, tags: [], softTags: [] } as never)).not.toBeNull()
   })
 
-  it('answers a page lookup at the end of its event-loop turn (batchPageLookups), a fetch lookup at once, and every lookup at once with the option off', async () => {
+  it('holds page lookups to the end of their turn only while requests arrive together (batchPageLookups), a fetch lookup never, and nothing with the option off', async () => {
     const prefix = uniquePrefix('next-batch')
     prefixes.push(prefix)
     const batched = instance(prefix).handler
@@ -207,13 +208,36 @@ describe.runIf(redisAvailable)('Next.js cacheHandler', () => {
       await new Promise((resolve) => setImmediate(resolve))
       return order[0] === 'answer'
     }
-    expect(await settlesWithinTurn(() => batched.get(key, pageCtx as never)), 'a page lookup from L1 waits for the end of the turn').toBe(false)
+    /** Which of `count` page lookups started together in one turn settle before that turn's end. */
+    async function withinTurn(count: number): Promise<boolean[]> {
+      const order: Array<number | 'end'> = []
+      setImmediate(() => order.push('end'))
+      const started = Array.from({ length: count }, (_, i) =>
+        batched.get(key, pageCtx as never).then((found) => {
+          expect(found?.value).toStrictEqual(appPage())
+          order.push(i)
+        }),
+      )
+      await Promise.all(started)
+      await new Promise((resolve) => setImmediate(resolve))
+      const end = order.indexOf('end')
+      return Array.from({ length: count }, (_, i) => order.indexOf(i) < end)
+    }
+    resetBatching()
+    // One request at a time (an idle server): nothing is held, whatever the turn.
+    expect(await settlesWithinTurn(() => batched.get(key, pageCtx as never)), 'a lone page lookup from L1 is answered at once').toBe(true)
+    expect(await settlesWithinTurn(() => batched.get(key, pageCtx as never)), 'and the next lone one too').toBe(true)
+    // Requests arriving together: the first of a turn is answered at once (nothing said they would come),
+    // the others wait for the end of the turn, sharing one wait.
+    expect(await withinTurn(20)).toStrictEqual([true, ...Array.from({ length: 19 }, () => false)])
+    // After a turn with several lookups, the first of the next turn is held as well ...
+    expect(await withinTurn(3)).toStrictEqual([false, false, false])
+    expect(await settlesWithinTurn(() => batched.get(key, pageCtx as never)), 'a lone lookup right after a busy turn is held').toBe(false)
+    // ... and once a turn had only one, lone lookups go out at once again.
+    expect(await settlesWithinTurn(() => batched.get(key, pageCtx as never)), 'back to one at a time').toBe(true)
+    await withinTurn(2)
     expect(await settlesWithinTurn(() => batched.get('fb', fetchCtx as never)), 'a fetch lookup inside a render is never held').toBe(true)
     expect(await settlesWithinTurn(() => unbatched.get(key, pageCtx as never)), 'batchPageLookups: false').toBe(true)
-
-    // Lookups started in the same turn share the one wait, and all see the same entry.
-    const together = await Promise.all(Array.from({ length: 20 }, () => batched.get(key, pageCtx as never)))
-    for (const found of together) expect(found?.value).toStrictEqual(appPage())
     expect(() => createNextCacheHandler({ batchPageLookups: 'yes' as never })).toThrow(/option batchPageLookups must be true or false/)
   })
 

@@ -1,5 +1,5 @@
 /**
- * Why a page lookup may wait for the end of its event-loop turn.
+ * Why a page lookup may wait for the end of its event-loop turn, and when it does not.
  *
  * Next's response cache (`next/dist/server/response-cache`) runs one handler lookup per page at a time and
  * hands its answer to every request for that page that arrives while the lookup is still in flight. A
@@ -9,24 +9,51 @@
  * until the event loop's check phase, the lookup is still in flight while the poll phase parses the
  * requests that arrived together with it, and those join it instead of starting their own.
  *
+ * Holding costs an idle server a little: the answer waits for the rest of the turn (timers, the check
+ * phase) instead of going out at once. So a lookup is held only when requests are arriving together: when
+ * another page lookup started earlier in the same turn, or when the last turn that had page lookups had
+ * more than one. A server answering one request at a time never holds; one under load holds from its
+ * second busy turn on (the first burst shares from its second lookup on).
+ *
  * The wait is "until the end of the turn the lookup started in", not "one more turn": a lookup that went
  * to Redis (an L1 miss, a lease for a stale page) has crossed that point already and waits for nothing
- * more. On an idle server, a request is read in the poll phase and the check phase follows it in the same
- * pass of the event loop: the lookup waits for no other I/O.
+ * more.
  */
 
-let turn: Promise<void> | undefined
+interface Turn {
+  /** Page lookups started in this turn so far. */
+  lookups: number
+  /** Settles in this turn's check phase. */
+  ended: Promise<void>
+}
 
-/**
- * A promise that settles in the check phase of the current event-loop turn (`setImmediate`), shared by
- * every caller in that turn: one timer per turn however many lookups start in it.
- */
-export function endOfTurn(): Promise<void> {
-  turn ??= new Promise<void>((resolve) => {
-    setImmediate(() => {
-      turn = undefined
-      resolve()
-    })
+let current: Turn | undefined
+/** Whether the last turn that had page lookups had more than one: requests are arriving together. */
+let arrivingTogether = false
+
+function startTurn(): Turn {
+  let end!: () => void
+  const turn: Turn = { lookups: 0, ended: new Promise<void>((resolve) => (end = resolve)) }
+  setImmediate(() => {
+    arrivingTogether = turn.lookups > 1
+    current = undefined
+    end()
   })
   return turn
+}
+
+/**
+ * Counts a page lookup in the current event-loop turn. Returns the promise to hold its answer until (the
+ * end of the turn, shared by every lookup held in it: one timer per turn), or undefined when the answer
+ * should go out at once because nothing suggests other requests are arriving with it.
+ */
+export function pageLookupHold(): Promise<void> | undefined {
+  const turn = (current ??= startTurn())
+  turn.lookups++
+  return arrivingTogether || turn.lookups > 1 ? turn.ended : undefined
+}
+
+/** For tests: forget what earlier turns saw (the next lone lookup is answered at once). */
+export function resetBatching(): void {
+  arrivingTogether = false
 }

@@ -4,7 +4,7 @@
  * onto the core, and Next's freshness signals (lastModified, cacheControl) back.
  */
 import type { CacheResult } from '../../src/index.js'
-import { endOfTurn } from './batching.js'
+import { pageLookupHold } from './batching.js'
 import { seedFromBuild } from './prerender.js'
 import { coreTags, isBuildPhase, lifetimes, nextMajor, shared, splitOptions, storageKey, type NextCacheValue, type NextIsrCacheOptions, type Shared, type StoredNextEntry } from './shared.js'
 
@@ -97,9 +97,11 @@ export function createNextCacheHandler(options: NextIsrCacheOptions = {}): NextC
       const scope = scopeOfGet(context)
       if (scope !== 'page') return lookup(s, scope, key, context)
       if (s.options.batchPageLookups === false) return lookup(s, 'page', key, context)
-      // Held until the end of this event-loop turn, so that Next's response cache shares it with the
-      // requests for the same page that arrive meanwhile (see batching.ts).
-      return heldUntil(endOfTurn(), lookup(s, 'page', key, context))
+      // Held until the end of this event-loop turn when requests are arriving together, so that Next's
+      // response cache shares it with the requests for the same page that arrive meanwhile (batching.ts).
+      const hold = pageLookupHold()
+      const found = lookup(s, 'page', key, context)
+      return hold === undefined ? found : heldUntil(hold, found)
     }
 
     set(key: string, data: NextCacheValue | null, context?: NextSetContext): Promise<void> {
