@@ -87,6 +87,19 @@ export interface IsrCache {
 }
 
 
+/** Each cache's in-process answer for fresh entries (see `peekFresh`). */
+const peeks = new WeakMap<IsrCache, (key: string) => CacheResult<unknown> | undefined>()
+
+/**
+ * A fresh entry of `cache` if it can be answered in process right now (the memory store, or a young L1 entry
+ * whose tag records are at hand), counted as a hit; undefined otherwise, counting nothing. Internal, for the
+ * HTTP layer's HIT path: no promise, no option checks; the caller goes on to `getOrSet` when it gets
+ * undefined (always, for a cache object that is not one of ours).
+ */
+export function peekFresh<T>(cache: IsrCache, key: string): CacheResult<T> | undefined {
+  return peeks.get(cache)?.(key) as CacheResult<T> | undefined
+}
+
 /** The parts of one cache, wired together. */
 interface Engine {
   /** The configuration every part reads. */
@@ -140,7 +153,7 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
     if (closed) throw new IsrCacheError('E_CLOSED', 'this cache was closed; create a new one with createIsrCache()')
   }
 
-  return {
+  const cache: IsrCache = {
     storeKind: store.resolved.name,
 
     get<T>(key: string, getOptions?: GetOptions): Promise<CacheResult<T> | undefined> {
@@ -234,6 +247,8 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
       telemetry.silence()
     },
   }
+  peeks.set(cache, (key) => (closed || reader.anyLanding ? undefined : reader.peekFresh(key)))
+  return cache
 
   /**
    * Both purges: a tag record per tag in the store (never a scan of entries), then every instance hears of

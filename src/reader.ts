@@ -82,6 +82,30 @@ export class Reader {
     return { result: this.answer(key, held, classify(held, records, at)) }
   }
 
+  /**
+   * A fresh entry answered in process (the memory store, or a young L1 entry whose tag records are at hand),
+   * counted as a hit; undefined, counting nothing, for anything else (the caller goes on to `getOrSet`,
+   * which counts it). For adapters' HIT paths: no promise, no options to check. Nothing may be landing.
+   */
+  peekFresh<T>(key: string): CacheResult<T> | undefined {
+    const at = this.#settings.now()
+    let held: Held | undefined
+    const memory = this.#store.memory
+    if (memory !== undefined) {
+      const entry = memory.readAt(key, at, at + this.#settings.evictMs)
+      held = entry === undefined ? undefined : withAllTags(entry)
+    } else {
+      const cached = this.#l1?.get(key)
+      if (cached === undefined || at - cached.checkedAt >= this.#l1!.maxAgeMs) return undefined
+      held = cached.held
+    }
+    if (held === undefined) return undefined
+    const records = held.allTags.length === 0 ? NO_RECORDS : memory !== undefined ? memory.readTagsSync(held.allTags) : this.#tags.recordsSync(held.allTags, at)
+    if (records === undefined || classify(held, records, at) !== 'fresh') return undefined
+    if (memory === undefined) this.#telemetry.stats.l1Hits += 1
+    return this.answer(key, held, 'fresh')
+  }
+
   /** Counts a lookup and builds what `get` returns. */
   answer<T>(key: string, entry: Entry | undefined, state: 'fresh' | 'stale' | 'expired'): CacheResult<T> | undefined {
     if (state === 'expired') {

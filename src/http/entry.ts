@@ -66,24 +66,37 @@ function preparedOf(stored: StoredResponse): Prepared {
   return ready
 }
 
+/** What is sent for a stored response: status, headers as a plain record, and the body (null for HEAD, 304, …). */
+export interface StoredAnswer {
+  status: number
+  headers: Record<string, string>
+  body: Uint8Array | null
+}
+
 /**
- * The answer to a GET or HEAD from a stored response. `ageSeconds`: since it was rendered. A matching
- * `If-None-Match` gets 304 (only for a stored 200). Headers go out as a plain record: servers such as
- * @hono/node-server write one without building a Headers object (this is the hot path of every HIT).
+ * The answer to a GET or HEAD from a stored response, as status, headers and body. `ageSeconds`: since it was
+ * rendered. A matching `If-None-Match` gets 304 (only for a stored 200). For adapters that write it to the
+ * server's response themselves (this is the hot path of every HIT); `respondFromStored` makes a Response of it.
  */
-export function respondFromStored(stored: StoredResponse, request: Request, state: IsrCacheHeader, ageSeconds: number): Response {
+export function storedAnswer(stored: StoredResponse, method: string, ifNoneMatch: string | null, state: IsrCacheHeader, ageSeconds: number): StoredAnswer {
   const { etag, pairs } = preparedOf(stored)
   // Built by a loop: object spread of header records is an order of magnitude slower in V8 here.
   const headers: Record<string, string> = { 'x-isr-cache': state, age: String(ageSeconds) }
   for (let i = 0; i < pairs.length; i++) headers[pairs[i]![0]] = pairs[i]![1]
-  if (etag !== undefined && stored.status === 200) {
-    const ifNoneMatch = request.headers.get('if-none-match')
-    if (ifNoneMatch !== null && noneMatch(ifNoneMatch, etag)) {
-      for (const name of NOT_IN_304) delete headers[name]
-      delete headers['content-length']
-      return new Response(null, { status: 304, headers })
-    }
+  if (etag !== undefined && stored.status === 200 && ifNoneMatch !== null && noneMatch(ifNoneMatch, etag)) {
+    for (const name of NOT_IN_304) delete headers[name]
+    delete headers['content-length']
+    return { status: 304, headers, body: null }
   }
-  const body = request.method === 'HEAD' || NULL_BODY.has(stored.status) ? null : stored.body
-  return new Response(body, { status: stored.status, headers })
+  const body = method === 'HEAD' || NULL_BODY.has(stored.status) ? null : stored.body
+  return { status: stored.status, headers, body }
+}
+
+/**
+ * The answer to a GET or HEAD from a stored response, as a Response. Headers go out as a plain record:
+ * servers such as @hono/node-server write one without building a Headers object.
+ */
+export function respondFromStored(stored: StoredResponse, request: Request, state: IsrCacheHeader, ageSeconds: number): Response {
+  const answer = storedAnswer(stored, request.method, request.headers.get('if-none-match'), state, ageSeconds)
+  return new Response(answer.body, { status: answer.status, headers: answer.headers })
 }

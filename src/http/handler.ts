@@ -4,11 +4,12 @@
  * Response. Freshness, single-flight, leases, timeouts and stale-if-error are the core's; this file only
  * decides what a request's key is, what its render may see, and what of the answer may be stored.
  */
-import type { GetOrSetOptions, GetOrSetResult, IsrCache, RegenerateContext } from '../cache.js'
+import { peekFresh, type GetOrSetOptions, type GetOrSetResult, type IsrCache, type RegenerateContext } from '../cache.js'
 import { IsrCacheError } from '../errors.js'
 import { checkKnown, checkPath } from '../validate.js'
 import { readLimited, teeBody } from './body.js'
 import { respondFromStored, toStored, type IsrCacheHeader, type StoredResponse } from './entry.js'
+import { hasCookie, registerHitSettings } from './hit.js'
 import { cacheKey } from './key.js'
 import { decide, PRIVATE_REQUEST_HEADERS, withoutDirectives, type Decision, type PolicySettings } from './policy.js'
 import { compileRoutes, type RouteRule, type Routes } from './routes.js'
@@ -92,16 +93,6 @@ function positiveSeconds(name: string, value: unknown): number | undefined {
 function digestOption(option: { sha256?: unknown }): Buffer | undefined {
   const hex = option.sha256
   return typeof hex === 'string' && /^[0-9a-fA-F]{64}$/.test(hex) ? Buffer.from(hex, 'hex') : undefined
-}
-
-/** Whether the Cookie header holds a cookie of this name. */
-function hasCookie(header: string | null, name: string): boolean {
-  if (header === null) return false
-  for (const pair of header.split(';')) {
-    const eq = pair.indexOf('=')
-    if ((eq === -1 ? pair : pair.slice(0, eq)).trim() === name) return true
-  }
-  return false
 }
 
 /** The requests of background regenerations (no visitor waits for them), for `isBackgroundRender`. */
@@ -287,6 +278,9 @@ async function regenerateInBackground(h: Handler, request: Request, key: string,
 
 /** A route with a rule: one `getOrSet`, whose miss streams to the request that rendered it. */
 async function ruled(h: Handler, request: Request, rule: RouteRule, key: string, path: string, render: Render): Promise<Response> {
+  // The HIT path: a fresh entry at hand in process is answered without the getOrSet machinery below.
+  const fresh = peekFresh<StoredResponse>(h.cache, key)
+  if (fresh !== undefined) return respondFromStored(fresh.value, request, 'HIT', h.ageOf(fresh.lastModified))
   type Outcome = { result: GetOrSetResult<StoredResponse> } | { error: unknown } | { response: Response }
   // Settled by whichever comes first: getOrSet's answer, or this request's own render (a streamed MISS).
   let settle!: (outcome: Outcome) => void
@@ -371,7 +365,7 @@ async function byHeaders(h: Handler, request: Request, key: string, path: string
  */
 export function createIsrHandler(options: IsrHandlerOptions): IsrHandler {
   const h = handlerOf(options)
-  return async function isr(request, render) {
+  const isr: IsrHandler = async function isr(request, render) {
     const method = request.method
     if (method !== 'GET' && method !== 'HEAD') return render(request)
     const url = new URL(request.url)
@@ -391,4 +385,6 @@ export function createIsrHandler(options: IsrHandlerOptions): IsrHandler {
     if (rule !== undefined) return ruled(h, request, rule, key, path, render)
     return byHeaders(h, request, key, path, render)
   }
+  registerHitSettings(isr, h)
+  return isr
 }

@@ -6,9 +6,10 @@
 
 /**
  * The key of a request. `allowQuery`: the route's parameter names, sorted; `vary`: lower-case request header
- * names whose values select a variant (`option vary`). A newline cannot occur in a URL, so the parts never blur.
+ * names whose values select a variant (`option vary`), read through `headers` (a Headers, or any getter).
+ * A newline cannot occur in a URL, so the parts never blur.
  */
-export function cacheKey(url: URL, allowQuery: readonly string[] | undefined, vary: readonly string[], headers: Headers): string {
+export function cacheKey(url: URL, allowQuery: readonly string[] | undefined, vary: readonly string[], headers: { get(name: string): string | null }): string {
   let key = url.pathname
   if (allowQuery !== undefined && allowQuery.length > 0 && url.search !== '') {
     const kept = new URLSearchParams()
