@@ -5,7 +5,7 @@
  */
 import { compileRoutes, type RouteRule } from '../../src/http/routes.js'
 import type { TranslatedRule } from './rules.js'
-import { deliver, serveCached, visitorRequest, type H3EventLike } from './serve.js'
+import { deliver, serveCached, serveFresh, visitorRequest, type H3EventLike } from './serve.js'
 import { INTERNAL_HEADER, isInternalRender } from './state.js'
 
 /** Options of `defineIsrEventHandler`. Durations in seconds. */
@@ -43,6 +43,7 @@ export function defineIsrEventHandler<Event extends H3EventLike, Result>(handler
     const method = event.method
     // Our own renders (from here or from an `isr` route rule's middleware) reach the handler itself.
     if ((method !== 'GET' && method !== 'HEAD') || isInternalRender(event.headers.get(INTERNAL_HEADER))) return handler(event)
+    if (serveFresh(event, translated)) return undefined
     const request = visitorRequest(event)
     const response = request === undefined ? undefined : await serveCached(request, translated)
     if (response === undefined) return handler(event)

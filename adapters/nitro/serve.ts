@@ -13,6 +13,7 @@
 import type { IsrCache } from '../../src/cache.js'
 import { createIsrHandler, type IsrHandler } from '../../src/http/handler.js'
 import { bodyEtag } from '../../src/http/entry.js'
+import { freshHit, hitAnswer } from '../../src/http/hit.js'
 import { payloadFromHtml } from './payload.js'
 import { renderTarget, type TranslatedRule } from './rules.js'
 import { INTERNAL_HEADER, nitroState, type NitroAppLike, type RuntimeSettings } from './state.js'
@@ -61,19 +62,43 @@ const PASS = new Response(null, { status: 299 })
 /** Request headers never copied into an internal render (hop-by-hop, or ours). */
 const NOT_FORWARDED = ['host', 'connection', 'keep-alive', 'content-length', 'transfer-encoding', 'upgrade', 'expect', INTERNAL_HEADER]
 
-/** One `createIsrHandler` per distinct rule (rules come from config, so there are few). */
-const handlers = new Map<string, IsrHandler>()
+/**
+ * One `createIsrHandler` per translated rule (the middleware keeps one translation per distinct `isr` value,
+ * and a `defineIsrEventHandler` route has its own), for the cache it was made for.
+ */
+const handlers = new WeakMap<TranslatedRule, { cache: IsrCache; isr: IsrHandler }>()
 
 function handlerFor(cache: IsrCache, settings: RuntimeSettings, translated: TranslatedRule): IsrHandler {
-  const id = JSON.stringify(translated.rule)
-  let isr = handlers.get(id)
-  if (isr === undefined) {
-    // The rule is the request's own (Nitro merged it from routeRules), so it applies to any path here.
-    isr = createIsrHandler({ cache, routes: { '/**': translated.rule }, bypassToken: settings.bypassToken, previewCookie: false })
-    if (handlers.size >= 1000) handlers.clear()
-    handlers.set(id, isr)
-  }
+  const known = handlers.get(translated)
+  if (known !== undefined && known.cache === cache) return known.isr
+  // The rule is the request's own (Nitro merged it from routeRules), so it applies to any path here.
+  const isr = createIsrHandler({ cache, routes: { '/**': translated.rule }, bypassToken: settings.bypassToken, previewCookie: false })
+  handlers.set(translated, { cache, isr })
   return isr
+}
+
+/**
+ * The HIT path: a fresh entry at hand in process, written straight to Node's response from the h3 event,
+ * with no Request or Response built for it. True when it answered; false sends the request on to
+ * `serveCached` (or the app).
+ */
+export function serveFresh(event: H3EventLike, translated: TranslatedRule): boolean {
+  const res = event.node.res
+  const parts = ready()
+  if (!res?.socket || parts === undefined) return false
+  let url: URL
+  try {
+    url = new URL(event.path, 'http://localhost')
+  } catch {
+    return false
+  }
+  const hit = freshHit(handlerFor(parts.cache, parts.settings, translated), { method: event.method, url, headers: event.headers })
+  if (hit === undefined) return false
+  const answer = hitAnswer(hit, event.method, event.headers.get('if-none-match'))
+  res.statusCode = answer.status
+  for (const name in answer.headers) res.setHeader(name, answer.headers[name]!)
+  res.end(answer.body ?? undefined)
+  return true
 }
 
 /** The visitor's request as a Web Request, or undefined when its URL cannot be one (then the app answers it). */

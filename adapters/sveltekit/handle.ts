@@ -23,6 +23,7 @@ import { randomBytes } from 'node:crypto'
 import type { IsrCache } from '../../src/cache.js'
 import { IsrCacheError } from '../../src/errors.js'
 import { createIsrHandler, type IsrHandler, type IsrHandlerOptions } from '../../src/http/handler.js'
+import { freshHit, hitResponse } from '../../src/http/hit.js'
 import type { RouteRule } from '../../src/http/routes.js'
 import { secretDigest, secretMatches } from '../../src/http/secret.js'
 
@@ -194,11 +195,23 @@ function cacheRequest(event: KitRequestEvent): Request {
   const headers = new Headers(event.request.headers)
   headers.delete(DATA_HEADER)
   if (event.isDataRequest) {
-    // Which nodes the client asked for (`x-sveltekit-invalidated`) changes the body: part of the key.
-    const asked = new URL(event.request.url).searchParams
-    headers.set(DATA_HEADER, `data;${asked.get('x-sveltekit-invalidated') ?? ''};${asked.get('x-sveltekit-trailing-slash') ?? ''}`)
+    headers.set(DATA_HEADER, dataHeaderValue(event))
   }
   return new Request(event.url, { method: event.request.method, headers })
+}
+
+/** The headers the key is read from: the visitor's, with the data header as `cacheRequest` sets it. */
+function keyHeaders(event: KitRequestEvent): { get(name: string): string | null } {
+  const headers = event.request.headers
+  if (!event.isDataRequest && !headers.has(DATA_HEADER)) return headers
+  const data = event.isDataRequest ? dataHeaderValue(event) : null
+  return { get: (name) => (name === DATA_HEADER ? data : headers.get(name)) }
+}
+
+/** The data header's value for a `__data.json` request: which nodes the client asked for change the body. */
+function dataHeaderValue(event: KitRequestEvent): string {
+  const asked = new URL(event.request.url).searchParams
+  return `data;${asked.get('x-sveltekit-invalidated') ?? ''};${asked.get('x-sveltekit-trailing-slash') ?? ''}`
 }
 
 /** The user's `vary` plus the data header (anything but an array is left for createIsrHandler to refuse). */
@@ -240,6 +253,9 @@ export function createIsrHandle(options: IsrHandleOptions): KitHandle {
     if ((method !== 'GET' && method !== 'HEAD') || event.isRemoteRequest === true || event.route.id === null || isInternal(event)) {
       return resolve(event)
     }
+    // A fresh page at hand in process: answered from the URL Kit parsed, with no Request built for it.
+    const hit = freshHit(isr, { method, url: event.url, headers: keyHeaders(event) })
+    if (hit !== undefined) return forVisitor(event, hitResponse(hit, method, event.request.headers.get('if-none-match')))
     return throughCache(isr, event, () => resolve(event))
   }
 }

@@ -6,7 +6,7 @@
  */
 import { getRouteRules } from 'nitropack/runtime'
 import { payloadPage, translateIsrRule, type TranslatedRule } from '../rules.js'
-import { deliver, serveCached, servePayload, visitorRequest, type H3EventLike } from '../serve.js'
+import { deliver, serveCached, serveFresh, servePayload, visitorRequest, type H3EventLike } from '../serve.js'
 import { INTERNAL_HEADER, isInternalRender, nitroState } from '../state.js'
 
 /** Translated rules by their `isr` value (objects from the route rules, numbers, true): few, and reused. */
@@ -46,6 +46,7 @@ async function isrCacheMiddleware(event: H3EventLike): Promise<Response | undefi
   const rules = page === undefined ? getRouteRules(event) : getRouteRules({ path: page, context: {} })
   const rule = translated(rules.isr)
   if (rule === undefined) return undefined
+  if (page === undefined && serveFresh(event, rule)) return undefined
   const request = visitorRequest(event)
   if (request === undefined) return undefined
   const response = page === undefined ? await serveCached(request, rule) : await servePayload(request, page, rule)
