@@ -11,9 +11,11 @@
  *
  * Holding costs an idle server a little: the answer waits for the rest of the turn (timers, the check
  * phase) instead of going out at once. So a lookup is held only when requests are arriving together: when
- * another page lookup started earlier in the same turn, or when the last turn that had page lookups had
- * more than one. A server answering one request at a time never holds; one under load holds from its
- * second busy turn on (the first burst shares from its second lookup on).
+ * another page lookup started earlier in the same turn, or when one of the last few turns that had page
+ * lookups had more than one. "Few" because under load a turn often has a single lookup precisely because
+ * batching worked (every other request of the turn joined it); forgetting the load after one such turn
+ * would leave the next turn's first lookup unshared. A server answering one request at a time holds
+ * nothing (after a burst, its first few lookups); the first turn of a burst shares from its second lookup on.
  *
  * The wait is "until the end of the turn the lookup started in", not "one more turn": a lookup that went
  * to Redis (an L1 miss, a lease for a stale page) has crossed that point already and waits for nothing
@@ -27,15 +29,18 @@ interface Turn {
   ended: Promise<void>
 }
 
+/** How many turns with a single page lookup it takes to decide that requests no longer arrive together. */
+export const QUIET_TURNS = 8
+
 let current: Turn | undefined
-/** Whether the last turn that had page lookups had more than one: requests are arriving together. */
-let arrivingTogether = false
+/** Turns with page lookups still to come before requests count as arriving one at a time (0: they do). */
+let together = 0
 
 function startTurn(): Turn {
   let end!: () => void
   const turn: Turn = { lookups: 0, ended: new Promise<void>((resolve) => (end = resolve)) }
   setImmediate(() => {
-    arrivingTogether = turn.lookups > 1
+    together = turn.lookups > 1 ? QUIET_TURNS : Math.max(0, together - 1)
     current = undefined
     end()
   })
@@ -50,10 +55,10 @@ function startTurn(): Turn {
 export function pageLookupHold(): Promise<void> | undefined {
   const turn = (current ??= startTurn())
   turn.lookups++
-  return arrivingTogether || turn.lookups > 1 ? turn.ended : undefined
+  return together > 0 || turn.lookups > 1 ? turn.ended : undefined
 }
 
 /** For tests: forget what earlier turns saw (the next lone lookup is answered at once). */
 export function resetBatching(): void {
-  arrivingTogether = false
+  together = 0
 }

@@ -10,17 +10,17 @@
 const entries = (globalThis.__isrCacheBenchMapHandler ??= new Map())
 
 let turn
-let busy = false
+let together = 0
 /**
  * isr-cache's rule (batchPageLookups): hold a page lookup until this turn's check phase when another one
- * started earlier in the turn, or the last turn with lookups had several; else answer at once.
+ * started earlier in the turn, or one of the last 8 turns with lookups had several; else answer at once.
  */
 function hold() {
   if (turn === undefined) {
     const started = { count: 0 }
     started.ended = new Promise((resolve) =>
       setImmediate(() => {
-        busy = started.count > 1
+        together = started.count > 1 ? 8 : Math.max(0, together - 1)
         turn = undefined
         resolve()
       }),
@@ -28,7 +28,7 @@ function hold() {
     turn = started
   }
   turn.count += 1
-  return busy || turn.count > 1 ? turn.ended : undefined
+  return together > 0 || turn.count > 1 ? turn.ended : undefined
 }
 
 export default class MapCacheHandler {
