@@ -2,7 +2,8 @@
  * Cluster shielding (DESIGN §5): a lease in the store per regenerating key, so that of all instances
  * sharing the store, one regenerates. The winner extends its lease while it works; a loser with a stale
  * entry serves it; a loser with nothing waits for the winner's entry (woken by the change feed or by
- * polling), or for the lease to come free, then renders itself. Every store failure fails open: render here.
+ * polling), or for the lease to come free, then renders itself. A store failure fails open (render here),
+ * except a lease request that missed its deadline: its outcome is unknown, so it counts as held elsewhere.
  */
 import { randomUUID } from 'node:crypto'
 import type { Held } from './entry.js'
@@ -10,6 +11,7 @@ import type { L1Tier } from './l1-tier.js'
 import type { Reader } from './reader.js'
 import type { Settings } from './settings.js'
 import { isSkipped, type StoreStack } from './store-stack.js'
+import { missedDeadline } from './stores/guard.js'
 import type { Telemetry } from './telemetry.js'
 import { sleep } from './timers.js'
 import type { Lease } from './types.js'
@@ -122,7 +124,10 @@ export class Leases {
     return lease ?? { extend: async () => false, release: async () => {} }
   }
 
-  /** A lease held by this instance, extended in the background while the work runs; null if another holds it, undefined if the store failed. */
+  /**
+   * A lease held by this instance, extended in the background while the work runs; null if another holds it
+   * (or may: the store's answer missed its deadline), undefined if the store failed.
+   */
   async take(k: string, ttlMs: number): Promise<Lease | null | undefined> {
     const { driver, resolved } = this.#store
     const now = this.#settings.now
@@ -131,7 +136,6 @@ export class Leases {
     try {
       acquired = await driver.acquireLease(k, token, ttlMs, now())
     } catch (error) {
-      // Fail open: without the store's word, regenerate here (at worst once per instance).
       if (!isSkipped(error)) {
         this.#telemetry.report(this.#store.error(error, 'E_STORE_WRITE', 'taking a regeneration lease failed'))
         // The request may still run after its deadline (a busy Redis answers late): give back whatever it
@@ -139,7 +143,11 @@ export class Leases {
         // may have opened on this very failure: a clean-up must not be skipped.
         resolved.releaseLease(k, token).catch(() => {})
       }
-      return undefined
+      // A missed deadline leaves the outcome unknown: the lease may be this instance's or another's, and
+      // under overload every instance misses it at once. Taken as held elsewhere (what there is keeps being
+      // served, a later request tries again), not as a licence to render on every instance at once. A store
+      // that refuses the call (down, circuit open) fails open: render here.
+      return missedDeadline(error) ? null : undefined
     }
     if (!acquired) return null
     const timer = setInterval(() => {

@@ -143,6 +143,9 @@ export class Regenerations {
     const background = stale !== undefined
     // In one process the in-process single-flight is already exact; leases are for shared stores. A store
     // whose last call failed (this very lookup's read, typically) is not asked again: render here, fail open.
+    // Except for a stale entry while the store is slow rather than away (a missed deadline: overload, a busy
+    // Redis): every instance would render it at once, so it keeps being served, and a later request tries.
+    if (this.#leases.enabled && background && this.#store.slow) return undefined
     if (this.#leases.enabled && !this.#store.failing) {
       // The previous regeneration of this key may still be writing and holding the lease: let it finish.
       if (previous !== undefined) await previous

@@ -58,6 +58,11 @@ export class StoreStack {
     return this.guarded?.failing === true
   }
 
+  /** Whether the store's last call missed its deadline (slow, not away): see GuardedDriver.slow. */
+  get slow(): boolean {
+    return this.guarded?.slow === true
+  }
+
   /** A store failure as an IsrCacheError naming what failed, on which store, and why. */
   error(error: unknown, code: 'E_STORE_READ' | 'E_STORE_WRITE', what: string, key?: string): IsrCacheError {
     if (error instanceof IsrCacheError) return error

@@ -389,6 +389,40 @@ describe.runIf(redisServerAvailable)('faults on a private Redis server', () => {
     expect(took).toBeLessThan(lease.ttl * 1000)
   })
 
+  it('a lease request that missed its deadline (Redis busy) counts as held elsewhere: a stale page is served, not rendered on every instance at once', async () => {
+    const s = await server(['--enable-debug-command', 'yes'])
+    const prefix = uniquePrefix('busy-lease')
+    // l1MaxAge 0.5: the L1 copies are due for their re-check when Redis falls asleep, so every lookup asks it.
+    const options = { prefix, l1MaxAge: 0.5, readTimeout: 0.1, writeTimeout: 0.1, lease: { ttl: 3 } }
+    const [a, b] = [cacheOn(s, options), cacheOn(s, options)]
+    await writeOnce('A to connect and write', () => a.cache.set('p', 'v1', { revalidate: 1 }))
+    await waitFor('B to read p', async () => (await b.cache.get('p'))?.value === 'v1', 10_000, 50)
+    await sleep(1100) // 'p' is stale now, and both L1 copies are past their re-check age
+    let renders = 0
+    const render = () => `v2 (render ${++renders})`
+    const raw = await rawClient(s.url)
+    const sleeping = raw.sendCommand(['DEBUG', 'SLEEP', '0.6'])
+    await waitFor('Redis to fall asleep', async () => !(await pingOnce(s.port, 100)), 500, 1)
+    // Each instance's read misses its deadline and serves its L1 copy, stale; its lease request misses its
+    // deadline too. Nobody knows who holds the lease: nobody renders.
+    const during = await Promise.all([a.cache.getOrSet('p', render), b.cache.getOrSet('p', render), a.cache.acquireLease('p'), b.cache.acquireLease('p')])
+    await sleeping
+    await raw.quit()
+    const leases = during.slice(2).map((lease) => (lease === undefined ? 'held elsewhere' : 'won'))
+    console.log(`[faults] during DEBUG SLEEP: getOrSet ${during.slice(0, 2).map((r) => JSON.stringify(r)).join(', ')}; acquireLease ${leases.join(', ')}; renders ${renders}`)
+    expect(during[0]).toMatchObject({ status: 'stale', value: 'v1' })
+    expect(during[1]).toMatchObject({ status: 'stale', value: 'v1' })
+    expect(leases, 'acquireLease whose request missed its deadline is not won').toEqual(['held elsewhere', 'held elsewhere'])
+    await waitFor('A and B to settle', () => a.cache.stats().inflight === 0 && b.cache.stats().inflight === 0, 5000)
+    expect(renders, 'no instance rendered on a lease whose answer never came').toBe(0)
+    // Once Redis answers again, the next stale lookup regenerates, once.
+    await waitFor('A to write again', () => a.cache.set('probe', 1), 5000, 20)
+    await waitFor('the late lease requests to be given back', async () => (await a.cache.acquireLease('q')) !== undefined, 5000, 50)
+    await a.cache.getOrSet('p', render)
+    await waitFor('the regeneration to land', async () => (await a.cache.get('p'))?.status === 'hit', 5000, 20)
+    expect(renders).toBe(1)
+  })
+
   it('treats a corrupt entry as a reported miss (E_DECODE), and getOrSet regenerates and overwrites it', async () => {
     const s = await server()
     const prefix = uniquePrefix('corrupt')

@@ -33,6 +33,17 @@ interface PendingCall {
 
 const DEADLINE_TICK_MS = 10
 
+/** The errors of calls that missed their deadline: the store may still carry them out, later. */
+const missedDeadlines = new WeakSet<object>()
+
+/**
+ * Whether a guarded call failed by missing its deadline (rather than by the store refusing it): its outcome
+ * is unknown, since a busy store, or a starved event loop, may still carry it out.
+ */
+export function missedDeadline(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && missedDeadlines.has(error)
+}
+
 export class GuardedDriver implements Driver {
   readonly name: Driver['name']
   readonly capabilities: Driver['capabilities']
@@ -43,6 +54,8 @@ export class GuardedDriver implements Driver {
   readonly #options: GuardOptions
   /** Consecutive failed calls: the circuit opens when this reaches failureThreshold. */
   #failures = 0
+  /** Whether the last failure was a missed deadline (see `slow`). */
+  #lastMissedDeadline = false
   /** While open, when (on the injected clock) the next call may probe the store. */
   #openUntil = 0
   /** Whether the circuit is open: calls fail at once instead of each waiting out a deadline. */
@@ -67,6 +80,14 @@ export class GuardedDriver implements Driver {
     return this.#failures > 0 || this.#open
   }
 
+  /**
+   * Whether the last call missed its deadline and calls are not being skipped: the store is slow to answer
+   * (busy, or this process's event loop starved), not known to be away. What it was asked may still happen.
+   */
+  get slow(): boolean {
+    return this.#lastMissedDeadline && !this.#open
+  }
+
   /** Whether calls are currently skipped. */
   get circuitOpen(): boolean {
     return this.#open
@@ -87,7 +108,11 @@ export class GuardedDriver implements Driver {
     return new Promise<T>((resolve, reject) => {
       const call: PendingCall = {
         deadline: performance.now() + ms,
-        expire: () => fail(new IsrCacheError(code, `${what} missed its ${ms} ms deadline; is the ${this.name} store reachable?`)),
+        expire: () => {
+          const error = new IsrCacheError(code, `${what} missed its ${ms} ms deadline; is the ${this.name} store reachable?`)
+          missedDeadlines.add(error)
+          fail(error)
+        },
       }
       const fail = (error: unknown) => {
         if (!this.#pending.delete(call)) return // already settled (or already timed out)
@@ -132,6 +157,7 @@ export class GuardedDriver implements Driver {
 
   #succeeded(): void {
     this.#failures = 0
+    this.#lastMissedDeadline = false
     if (this.#open) {
       this.#open = false
       this.#options.onCircuit('closed')
@@ -140,6 +166,7 @@ export class GuardedDriver implements Driver {
 
   #failed(error: unknown): void {
     this.#failures += 1
+    this.#lastMissedDeadline = missedDeadline(error)
     if (this.#open || this.#failures >= this.#options.failureThreshold) {
       const wasOpen = this.#open
       this.#open = true
