@@ -9,7 +9,9 @@
  * The first run installs and builds (minutes on two cores); later runs reuse node_modules and .next while
  * the app's files and the packed library are unchanged (see examples/next/tooling/prepare.mjs).
  */
+import { spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
+import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import {
@@ -295,47 +297,34 @@ describe.runIf(redisAvailable)('Next 16 example: two `next start` instances shar
   })
 
   it('200 concurrent requests for a stale page, spread over both instances, regenerate it exactly once', async () => {
-    // A cached /stampede (the build's, or a new render), then stale on both instances.
-    const cached = await waitFor(
-      async () => {
-        const page = await A.get('/stampede')
-        return page.cache === 'HIT' ? page : undefined
-      },
-      { describe: () => 'A never served /stampede as a HIT' },
-    )
-    await sleepUntil(cached.renderedAt as number, REVALIDATE_MS + 1000)
-    cluster.upstream.resetRenders()
-
-    const started = performance.now()
-    const pages = await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? A : B).get('/stampede')))
-    const burstMs = Math.round(performance.now() - started)
-    const statuses: Record<string, number> = {}
-    for (const page of pages) statuses[`${page.status} ${page.cache}`] = (statuses[`${page.status} ${page.cache}`] ?? 0) + 1
-    console.log(`[next e2e] 200 concurrent /stampede: ${JSON.stringify(statuses)} in ${burstMs} ms`)
-    for (const page of pages) {
+    const round = await staleBurstRound(A, B, cluster, 200)
+    for (const page of round.pages) {
       expect(page.status, describePage(page)).toBe(200)
       // Everyone is served the stale page or a fresh one; nobody waits for a render.
       expect(['STALE', 'HIT'], describePage(page)).toContain(page.cache)
     }
-
-    // Both instances end up with the one regenerated page.
-    const regenerated = await waitFor(
-      async () => {
-        const [a, b] = await Promise.all([A.get('/stampede'), B.get('/stampede')])
-        return a.cache === 'HIT' && b.cache === 'HIT' && a.renderId !== cached.renderId && a.renderId === b.renderId ? a : undefined
-      },
-      { describe: () => 'A and B never agreed on a regenerated /stampede' },
-    )
-    expect(regenerated.renderId).not.toBe(cached.renderId)
-    // One render for the burst. Counted up to the moment the regenerated page itself turns stale (revalidate
-    // 5 s after its render): a poll above after that may rightly start the next regeneration on a slow run.
-    const staleAgainAt = (regenerated.renderedAt as number) + REVALIDATE_MS
-    const renders = cluster.upstream.renderTimes('/stampede')
-    expect(
-      renders.filter((at) => at < staleAgainAt),
-      `renders of /stampede reported to the upstream (ms after the regenerated render: ${renders.map((at) => at - (regenerated.renderedAt as number)).join(', ')})`,
-    ).toHaveLength(1)
+    expect(round.renders, round.describe()).toHaveLength(1)
   })
+
+  it(
+    '20 rounds of 50 concurrent requests for a stale page across both instances, 10 of them under a CPU hog: one render every round',
+    async () => {
+      const outcomes: string[] = []
+      for (let i = 0; i < 20; i++) {
+        const hog = i >= 10 ? startCpuHog(2) : undefined
+        try {
+          const round = await staleBurstRound(A, B, cluster, 50)
+          outcomes.push(`${hog ? 'hog ' : ''}round ${i + 1}: ${round.describe()}`)
+          for (const page of round.pages) expect(page.status, describePage(page)).toBe(200)
+          expect(round.renders, outcomes.join('\n')).toHaveLength(1)
+        } finally {
+          hog?.stop()
+        }
+      }
+      console.log(`[next e2e] stale bursts:\n${outcomes.join('\n')}`)
+    },
+    20 * 30_000,
+  )
 
   it.runIf(existsSync(CHROMIUM) || process.env.CI === 'true')(
     'a real browser: a cached page on B, client-side navigation to another cached page, no console error, no hydration warning',
@@ -545,6 +534,61 @@ describe.runIf(redisAvailable)('Next 16 example: concurrent requests for a page 
     expect(total('batched'), 'with the option off, requests shared fewer lookups').toBeLessThan(total('unbatched'))
   })
 })
+
+/** One burst at a stale /stampede: its answers, and the renders it caused (counted by the upstream). */
+interface BurstRound {
+  pages: Page[]
+  renders: number[]
+  describe(): string
+}
+
+/**
+ * Waits until /stampede is cached and stale on both instances, sends `n` concurrent requests alternating
+ * between A and B, and waits until both serve the one regenerated page. Renders are counted up to the moment
+ * that page itself turns stale (revalidate 5 s after its render): a poll after that may rightly start the
+ * next regeneration on a slow run.
+ */
+async function staleBurstRound(A: Instance, B: Instance, cluster: Cluster, n: number): Promise<BurstRound> {
+  const cached = await waitFor(
+    async () => {
+      const page = await A.get('/stampede')
+      return page.cache === 'HIT' ? page : undefined
+    },
+    { describe: () => 'A never served /stampede as a HIT' },
+  )
+  await sleepUntil(cached.renderedAt as number, REVALIDATE_MS + 1000)
+  cluster.upstream.resetRenders()
+  const started = performance.now()
+  const pages = await Promise.all(Array.from({ length: n }, (_, i) => (i % 2 === 0 ? A : B).get('/stampede')))
+  const burstMs = Math.round(performance.now() - started)
+  const regenerated = await waitFor(
+    async () => {
+      const [a, b] = await Promise.all([A.get('/stampede'), B.get('/stampede')])
+      return a.cache === 'HIT' && b.cache === 'HIT' && a.renderId !== cached.renderId && a.renderId === b.renderId ? a : undefined
+    },
+    { describe: () => 'A and B never agreed on a regenerated /stampede' },
+  )
+  const staleAgainAt = (regenerated.renderedAt as number) + REVALIDATE_MS
+  const all = cluster.upstream.renderTimes('/stampede')
+  const statuses: Record<string, number> = {}
+  for (const page of pages) statuses[`${page.status} ${page.cache}`] = (statuses[`${page.status} ${page.cache}`] ?? 0) + 1
+  return {
+    pages,
+    renders: all.filter((at) => at < staleAgainAt),
+    describe: () =>
+      `${n} requests in ${burstMs} ms: ${JSON.stringify(statuses)}; renders at ${all.map((at) => at - (regenerated.renderedAt as number)).join(', ')} ms from the regenerated one, load ${loadavg()[0]?.toFixed(1)}`,
+  }
+}
+
+/** `count` processes spinning on the CPU until stopped (at the machine's normal priority). */
+function startCpuHog(count: number): { stop(): void } {
+  const spinners = Array.from({ length: count }, () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }))
+  return {
+    stop: () => {
+      for (const spinner of spinners) spinner.kill('SIGKILL')
+    },
+  }
+}
 
 // Next 15.5 ------------------------------------------------------------------------------------------------
 
