@@ -58,6 +58,23 @@ describe('purge records', () => {
     )
   })
 
+  it('at the purge boundary: an entry written in the millisecond of a purge is purged by it, one written a millisecond later is not', () => {
+    // The generator above rarely lands an entry exactly on a purge; here it always does (or 1 ms either side).
+    fc.assert(
+      fc.property(purgeSequence(12).filter((p) => p.length > 0), fc.nat(), fc.constantFrom(-1, 0, 1), fc.integer({ min: 0, max: 30_000 }), (purges, pick, offset, later) => {
+        const events = history(purges)
+        const chosen = events[pick % events.length]!
+        const meta = entry(chosen.at + offset)
+        const now = Math.max(events.at(-1)!.at, meta.lastModified) + later
+        const state = classify(meta, [fold(events)], now)
+        expect(state).toBe(exact(meta, events, now))
+        // Written in or before the chosen purge's millisecond: that purge concerns it, so it is never fresh.
+        if (offset <= 0) expect(state).not.toBe('fresh')
+      }),
+      { numRuns: 3000 },
+    )
+  })
+
   it('stay bounded, and past the window cap are never looser than the history', () => {
     // Rising soft windows: none makes another redundant, so the cap has to merge.
     const rising = fc.array(fc.integer({ min: 1, max: 1000 }), { minLength: MAX_OPEN_WINDOWS + 1, maxLength: MAX_OPEN_WINDOWS * 3 })
