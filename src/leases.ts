@@ -145,9 +145,10 @@ export class Leases {
       }
       // A missed deadline leaves the outcome unknown: the lease may be this instance's or another's, and
       // under overload every instance misses it at once. Taken as held elsewhere (what there is keeps being
-      // served, a later request tries again), not as a licence to render on every instance at once. A store
-      // that refuses the call (down, circuit open) fails open: render here.
-      return missedDeadline(error) ? null : undefined
+      // served, a later request tries again), not as a licence to render on every instance at once; so is a
+      // call skipped because the circuit opened on such misses. A store that refuses calls (down) fails
+      // open: render here.
+      return missedDeadline(error) || (isSkipped(error) && this.#store.slow) ? null : undefined
     }
     if (!acquired) return null
     const timer = setInterval(() => {

@@ -366,7 +366,7 @@ describe.runIf(redisServerAvailable)('faults on a private Redis server', () => {
     // were sent, and Redis runs them when it wakes up.
     expect(await a.cache.getOrSet('k', () => 'rendered by A', { tags: ['t'] })).toMatchObject({ status: 'miss', value: 'rendered by A' })
     await sleeping
-    await waitFor('A to write again', () => a.cache.set('probe', 1), 5000, 20)
+    await waitFor('A to write again', () => a.cache.set('probe', 1), 5000, 50)
     await waitFor('A to settle', () => a.cache.stats().inflight === 0, 5000)
     const ghost = await raw.pTTL(`${prefix}:l:default:k`)
     await raw.quit()
@@ -389,11 +389,16 @@ describe.runIf(redisServerAvailable)('faults on a private Redis server', () => {
     expect(took).toBeLessThan(lease.ttl * 1000)
   })
 
-  it('a lease request that missed its deadline (Redis busy) counts as held elsewhere: a stale page is served, not rendered on every instance at once', async () => {
+  // With the default breaker the missed deadlines stay below its threshold; with `failures: 2` they open the
+  // circuit, and the calls it then skips must count as "the store is slow" too, not "the store is down".
+  it.each([
+    { breaker: 'default', circuitBreaker: undefined },
+    { breaker: 'failures 2 (the deadlines open the circuit)', circuitBreaker: { failures: 2, cooldown: 1 } },
+  ])('a lease request that missed its deadline (Redis busy) counts as held elsewhere: a stale page is served, not rendered on every instance at once; breaker $breaker', async ({ circuitBreaker }) => {
     const s = await server(['--enable-debug-command', 'yes'])
     const prefix = uniquePrefix('busy-lease')
     // l1MaxAge 0.5: the L1 copies are due for their re-check when Redis falls asleep, so every lookup asks it.
-    const options = { prefix, l1MaxAge: 0.5, readTimeout: 0.1, writeTimeout: 0.1, lease: { ttl: 3 } }
+    const options = { prefix, l1MaxAge: 0.5, readTimeout: 0.1, writeTimeout: 0.1, lease: { ttl: 3 }, ...(circuitBreaker ? { circuitBreaker } : {}) }
     const [a, b] = [cacheOn(s, options), cacheOn(s, options)]
     await writeOnce('A to connect and write', () => a.cache.set('p', 'v1', { revalidate: 1 }))
     await waitFor('B to read p', async () => (await b.cache.get('p'))?.value === 'v1', 10_000, 50)
@@ -406,6 +411,10 @@ describe.runIf(redisServerAvailable)('faults on a private Redis server', () => {
     // Each instance's read misses its deadline and serves its L1 copy, stale; its lease request misses its
     // deadline too. Nobody knows who holds the lease: nobody renders.
     const during = await Promise.all([a.cache.getOrSet('p', render), b.cache.getOrSet('p', render), a.cache.acquireLease('p'), b.cache.acquireLease('p')])
+    // Once more, while Redis still sleeps (with `failures: 2` the circuit is open now: these calls are skipped).
+    const again = await Promise.all([a.cache.getOrSet('p', render), a.cache.acquireLease('p')])
+    expect(again[0]).toMatchObject({ status: 'stale', value: 'v1' })
+    expect(again[1], 'a lease request skipped by a circuit that opened on missed deadlines is not won').toBeUndefined()
     await sleeping
     await raw.quit()
     const leases = during.slice(2).map((lease) => (lease === undefined ? 'held elsewhere' : 'won'))
@@ -416,7 +425,7 @@ describe.runIf(redisServerAvailable)('faults on a private Redis server', () => {
     await waitFor('A and B to settle', () => a.cache.stats().inflight === 0 && b.cache.stats().inflight === 0, 5000)
     expect(renders, 'no instance rendered on a lease whose answer never came').toBe(0)
     // Once Redis answers again, the next stale lookup regenerates, once.
-    await waitFor('A to write again', () => a.cache.set('probe', 1), 5000, 20)
+    await waitFor('A to write again', () => a.cache.set('probe', 1), 5000, 50)
     await waitFor('the late lease requests to be given back', async () => (await a.cache.acquireLease('q')) !== undefined, 5000, 50)
     await a.cache.getOrSet('p', render)
     await waitFor('the regeneration to land', async () => (await a.cache.get('p'))?.status === 'hit', 5000, 20)

@@ -56,6 +56,8 @@ export class GuardedDriver implements Driver {
   #failures = 0
   /** Whether the last failure was a missed deadline (see `slow`). */
   #lastMissedDeadline = false
+  /** Whether the circuit opened on a missed deadline (see `slow`). */
+  #openedWhileSlow = false
   /** While open, when (on the injected clock) the next call may probe the store. */
   #openUntil = 0
   /** Whether the circuit is open: calls fail at once instead of each waiting out a deadline. */
@@ -81,11 +83,12 @@ export class GuardedDriver implements Driver {
   }
 
   /**
-   * Whether the last call missed its deadline and calls are not being skipped: the store is slow to answer
-   * (busy, or this process's event loop starved), not known to be away. What it was asked may still happen.
+   * Whether the store is slow to answer rather than away: the last call missed its deadline, or the circuit
+   * opened on such a failure (busy, or this process's event loop starved). What it was asked may still happen,
+   * for this instance or for another one.
    */
   get slow(): boolean {
-    return this.#lastMissedDeadline && !this.#open
+    return this.#open ? this.#openedWhileSlow : this.#lastMissedDeadline
   }
 
   /** Whether calls are currently skipped. */
@@ -169,6 +172,7 @@ export class GuardedDriver implements Driver {
     this.#lastMissedDeadline = missedDeadline(error)
     if (this.#open || this.#failures >= this.#options.failureThreshold) {
       const wasOpen = this.#open
+      if (!wasOpen) this.#openedWhileSlow = this.#lastMissedDeadline
       this.#open = true
       this.#openUntil = this.#options.now() + this.#options.cooldownMs
       if (!wasOpen) this.#options.onCircuit('open', error)
