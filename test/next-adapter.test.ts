@@ -11,6 +11,7 @@ import { Keyv } from 'keyv'
 import KeyvRedis from '@keyv/redis'
 import { afterAll, describe, expect, it } from 'vitest'
 import { QUIET_TURNS, resetBatching } from '../adapters/next/batching.js'
+import { leaseHold } from '../adapters/next/handler.js'
 import { createNextCacheHandler, createNextUseCacheHandler } from '../adapters/next/index.js'
 import { REDIS_URL, dropPrefix, redisAvailable, uniquePrefix } from './support/redis.js'
 
@@ -137,6 +138,30 @@ describe.runIf(redisAvailable)('Next.js cacheHandler', () => {
     const next = { ...appPage(), html: '<p>new</p>' }
     await a.set(key, next as never, { kind: 'APP_PAGE', cacheControl: { revalidate: 1, expire: 31536000 } } as never)
     expect(((await b.get(key, pageCtx as never))!.value as unknown as { html: string }).html).toBe('<p>new</p>')
+  })
+
+  it('a won page lease that Next never follows with a set (the regeneration threw) is given back, so the page can be regenerated again', async () => {
+    const prefix = uniquePrefix('next-lease-hold')
+    prefixes.push(prefix)
+    const hold = leaseHold.ms
+    leaseHold.ms = 300
+    try {
+      const a = instance(prefix, { l1: false }).handler
+      const b = instance(prefix, { l1: false }).handler
+      const key = '/route-cache/APP_PAGE/abc/$/lease-hold'
+      await a.set(key, appPage() as never, { kind: 'APP_PAGE', cacheControl: { revalidate: 1, expire: 31536000 } } as never)
+      await new Promise((resolve) => setTimeout(resolve, 1100))
+      const first = (await a.get(key, pageCtx as never))!
+      expect(Date.now() - first.lastModified, 'A wins the lease: stale, Next regenerates (and never calls set)').toBeGreaterThan(1000)
+      const whileHeld = (await b.get(key, pageCtx as never))!
+      expect(Date.now() - whileHeld.lastModified, 'B loses it meanwhile: served as fresh').toBeLessThan(1000)
+      // Past the hold, the lease is free again: the next instance to see the page stale regenerates it.
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      const after = (await b.get(key, pageCtx as never))!
+      expect(Date.now() - after.lastModified, 'B wins the lease now: stale').toBeGreaterThan(1000)
+    } finally {
+      leaseHold.ms = hold
+    }
   })
 
   it('an instance that wins the lease of a page its L1 holds stale, after another stored a newer render, serves the newer one (no second render)', async () => {

@@ -63,6 +63,9 @@ function headerTags(data: NextCacheValue | null): string[] {
 
 const STALE_AGE_MS = 2000
 
+/** How long a won page lease waits for Next to store the regenerated page (a setting for tests only). */
+export const leaseHold = { ms: 60_000 }
+
 /**
  * Creates the class for Next's `cacheHandler` option. Handlers made with the same store share one core
  * cache and one connection per process.
@@ -172,10 +175,14 @@ async function shield(s: Shared, k: string, found: CacheResult<StoredNextEntry>)
     return withControl({ lastModified: current.lastModified, value: current.value.value }, current.value.cacheControl)
   }
   s.leases.set(k, lease)
-  // Released when Next stores the regenerated page (set), or by its own ttl if it never does.
+  // Released when Next stores the regenerated page (set). If it never does (the render threw, or Next gave
+  // it up), given back after a minute: the lease is extended for as long as it is held, so keeping it would
+  // stop every instance from ever regenerating the page again.
   setTimeout(() => {
-    if (s.leases.get(k) === lease) s.leases.delete(k)
-  }, 60_000).unref()
+    if (s.leases.get(k) !== lease) return
+    s.leases.delete(k)
+    void lease.release()
+  }, leaseHold.ms).unref()
   return undefined
 }
 
