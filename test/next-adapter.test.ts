@@ -140,6 +140,24 @@ describe.runIf(redisAvailable)('Next.js cacheHandler', () => {
     expect(((await b.get(key, pageCtx as never))!.value as unknown as { html: string }).html).toBe('<p>new</p>')
   })
 
+  it('a page found fresh just before its revalidate time looks fresh to Next for a margin more (Next judges staleness again, later)', async () => {
+    const prefix = uniquePrefix('next-margin')
+    prefixes.push(prefix)
+    const { handler } = instance(prefix)
+    const key = '/route-cache/APP_PAGE/abc/$/margin'
+    await handler.set(key, appPage() as never, { kind: 'APP_PAGE', cacheControl: { revalidate: 2, expire: 31536000 } } as never)
+    const stored = (await handler.get(key, pageCtx as never))!
+    await new Promise((resolve) => setTimeout(resolve, 1500)) // 0.5 s before it turns stale
+    const near = (await handler.get(key, pageCtx as never))!
+    const asked = Date.now()
+    // Next: stale once lastModified + revalidate passes. It must not pass for at least half the revalidate.
+    expect(near.lastModified + 2000 - asked, 'the margin Next gets before it could call the page stale').toBeGreaterThanOrEqual(1000 - 50)
+    expect(near.lastModified).toBeGreaterThan(stored.lastModified)
+    await new Promise((resolve) => setTimeout(resolve, 600)) // past revalidate for isr-cache: stale, lease won
+    const stale = (await handler.get(key, pageCtx as never))!
+    expect(Date.now() - stale.lastModified, 'stale for Next').toBeGreaterThan(2000)
+  })
+
   it('a won page lease that Next never follows with a set (the regeneration threw) is given back, so the page can be regenerated again', async () => {
     const prefix = uniquePrefix('next-lease-hold')
     prefixes.push(prefix)

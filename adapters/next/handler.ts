@@ -144,7 +144,10 @@ async function lookup(s: Shared, scope: Scope, key: string, context: NextGetCont
     }
     if (found === undefined) return null
     const stored = found.value
-    if (found.status === 'hit') return withControl({ lastModified: found.lastModified, value: stored.value }, stored.cacheControl)
+    if (found.status === 'hit') {
+      const lastModified = scope === 'page' ? awayFromStale(found.lastModified, stored.cacheControl) : found.lastModified
+      return withControl({ lastModified, value: stored.value }, stored.cacheControl)
+    }
     if (scope === 'page' && s.options.shield !== false) {
       const shielded = await shield(s, k, found)
       if (shielded !== undefined) return shielded
@@ -214,6 +217,19 @@ async function store(s: Shared, key: string, data: NextCacheValue | null, contex
       await lease.release().catch(() => {})
     }
   }
+}
+
+/**
+ * The lastModified to give Next for a page isr-cache found fresh. Next judges staleness again by itself
+ * (lastModified + revalidate against its own clock), a moment after this lookup, and later still under
+ * load: a page found fresh just before its revalidate time would turn stale in between, on every instance
+ * at once, each regenerating it without a lease. So a fresh page is made to look at least a margin (2 s,
+ * or half its revalidate) away from it: only isr-cache, and the lease, decide when a page is stale.
+ */
+function awayFromStale(lastModified: number, cacheControl: StoredNextEntry['cacheControl']): number {
+  const revalidate = cacheControl?.revalidate
+  if (typeof revalidate !== 'number' || revalidate <= 0) return lastModified
+  return Math.max(lastModified, Date.now() - revalidate * 1000 + Math.min(STALE_AGE_MS, revalidate * 500))
 }
 
 function withControl(value: NextCacheHandlerValue, cacheControl: StoredNextEntry['cacheControl']): NextCacheHandlerValue {
