@@ -14,3 +14,6 @@ export function startNuxt45(options: StartOptions): Promise<NextServer>
 export const nitroDir: string
 export function prepareNitro(options?: { log?: Log }): Prepared
 export function startNitro(options: StartOptions): Promise<NextServer>
+export const nitro3Dir: string
+export function prepareNitro3(options?: { log?: Log }): Prepared
+export function startNitro3(options: StartOptions): Promise<NextServer>

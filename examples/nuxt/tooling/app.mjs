@@ -82,18 +82,39 @@ export function startNuxt45({ port, env = {}, name = 'nuxt45', log }) {
   return startNitroServer(nuxt45Dir, { port, env, name, log, node: node24.node, pathEnv: node24.env() })
 }
 
-/** Pack, install and `nitro build` the plain Nitro fixture. */
-export async function prepareNitro({ log } = {}) {
+/** The minimal plain Nitro 3 fixture (isr-cache/nitro on Nitro 3 beta, h3 v2). */
+export const nitro3Dir = join(repoRoot, 'examples', 'nitro3')
+
+/** Pack, install and `nitro build` a plain Nitro app: `cli` is its CLI, under node_modules/`sentinel`. */
+async function prepareNitroApp(dir, sentinel, cli, { log }) {
   const library = await packLibrary({ log })
-  const install = await installExample(nitroDir, library, { log, sentinel: 'nitropack' })
-  const build = await buildExample(nitroDir, library, {
+  const install = await installExample(dir, library, { log, sentinel })
+  const build = await buildExample(dir, library, {
     log,
-    command: { script: join(nitroDir, 'node_modules', 'nitropack', 'dist', 'cli', 'index.mjs'), args: ['build'], output: '.output', done: join('server', 'index.mjs') },
+    command: { script: join(dir, 'node_modules', sentinel, ...cli), args: ['build'], output: '.output', done: join('server', 'index.mjs') },
   })
   return { library, install, build }
 }
 
-/** `node .output/server/index.mjs` of the plain Nitro fixture. */
+/** Pack, install and `nitro build` the plain Nitro 2 fixture. */
+export function prepareNitro({ log } = {}) {
+  return prepareNitroApp(nitroDir, 'nitropack', ['dist', 'cli', 'index.mjs'], { log })
+}
+
+/** `node .output/server/index.mjs` of the plain Nitro 2 fixture. */
 export function startNitro({ port, env = {}, name = 'nitro', log }) {
   return startNitroServer(nitroDir, { port, env, name, log })
+}
+
+/** Pack, install and `nitro build` the plain Nitro 3 fixture. */
+export function prepareNitro3({ log } = {}) {
+  return prepareNitroApp(nitro3Dir, 'nitro', ['dist', 'cli', 'index.mjs'], { log })
+}
+
+/**
+ * `node .output/server/index.mjs` of the plain Nitro 3 fixture. Without TEST (which vitest sets): Nitro 3's
+ * server (srvx) stays silent under it, and its "Listening on" line is how start-up is seen.
+ */
+export function startNitro3({ port, env = {}, name = 'nitro3', log }) {
+  return startNitroServer(nitro3Dir, { port, env: { ...env, TEST: undefined }, name, log })
 }
