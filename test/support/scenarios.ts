@@ -102,3 +102,47 @@ export async function stampedeRendersOnce<Server, Page extends ScenarioPage>(s: 
   expect(fresh.cache).toBe('HIT')
   expect(s.upstream.renders(path) - before).toBe(1)
 }
+
+/**
+ * The store stops while both instances serve (the suite's private `redis-server`, shared by A and B): every
+ * request still gets its page, a page cached before, and new pages rendered as they are asked for;
+ * `alsoWhileDown` adds the suite's own requests to each round. Once Redis is
+ * back, caching through the store resumes: a page rendered on A is a HIT on B. `base`: a path prefix the
+ * app caches (e.g. `/blog/<run>`).
+ */
+export async function servesThroughStoreOutage<Server, Page extends ScenarioPage>(
+  s: TwoInstances<Server, Page>,
+  redis: { stop(): Promise<void>; start(): Promise<void> },
+  base: string,
+  alsoWhileDown?: (server: Server, round: number) => Promise<void>,
+): Promise<void> {
+  const path = `${base}-down`
+  s.upstream.setPosts({ version: 'o1', title: 'outage' })
+  const first = await s.fetchPage(s.a, path)
+  expect([first.cache, first.version]).toEqual(['MISS', 'o1'])
+  await settle(s, async () => {
+    const page = await s.fetchPage(s.b, path)
+    return page.cache === 'HIT' || page.cache === 'STALE' ? true : undefined
+  })
+  await redis.stop()
+  for (let round = 0; round < 4; round++) {
+    for (const server of [s.a, s.b]) {
+      expect((await s.fetchPage(server, path)).status).toBe(200)
+      const fresh = await s.fetchPage(server, `${base}-down-${round}`)
+      expect([fresh.status, fresh.version]).toEqual([200, 'o1'])
+      await alsoWhileDown?.(server, round)
+    }
+  }
+  await redis.start()
+  let attempt = 0
+  await waitFor(async () => {
+    attempt += 1
+    const fresh = `${base}-back-${attempt}`
+    const onA = await s.fetchPage(s.a, fresh)
+    expect(onA.status).toBe(200)
+    await sleep(100) // let A's write land before B looks (a miss on B just renders: the loop tries again)
+    const onB = await s.fetchPage(s.b, fresh)
+    expect(onB.status).toBe(200)
+    return onB.cache === 'HIT' && onB.id === onA.id ? true : undefined
+  }, { timeoutMs: 30_000, intervalMs: 200 })
+}
