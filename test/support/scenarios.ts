@@ -106,9 +106,8 @@ export async function stampedeRendersOnce<Server, Page extends ScenarioPage>(s: 
 /**
  * The store stops while both instances serve (the suite's private `redis-server`, shared by A and B): every
  * request still gets its page, a page cached before, and new pages rendered as they are asked for;
- * `alsoWhileDown` adds the suite's own requests to each round. Once Redis is
- * back, caching through the store resumes: a page rendered on A is a HIT on B. `base`: a path prefix the
- * app caches (e.g. `/blog/<run>`).
+ * `alsoWhileDown` adds the suite's own requests to each round. Once Redis is back, caching through the store
+ * resumes: a page rendered on A is a HIT on B. `base`: a path prefix the app caches (e.g. `/blog/<run>`).
  */
 export async function servesThroughStoreOutage<Server, Page extends ScenarioPage>(
   s: TwoInstances<Server, Page>,
