@@ -16,6 +16,9 @@ export default defineConfig({
     'runtime/nitro/middleware': 'adapters/nitro/runtime/middleware.ts',
     'runtime/nitro/plugin': 'adapters/nitro/runtime/plugin.ts',
     'runtime/nitro/revalidate': 'adapters/nitro/runtime/revalidate.ts',
+    'runtime/nitro/middleware3': 'adapters/nitro/runtime/middleware3.ts',
+    'runtime/nitro/plugin3': 'adapters/nitro/runtime/plugin3.ts',
+    'runtime/nitro/revalidate3': 'adapters/nitro/runtime/revalidate3.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,
@@ -28,5 +31,5 @@ export default defineConfig({
   // Shared chunks: isr-cache and isr-cache/next use one copy of the core (one IsrCacheError class).
   splitting: true,
   // The test helpers are imported by users' test files only; their test runner stays theirs.
-  external: ['keyv', 'async-mutex', '@keyv/redis', '@keyv/sqlite', 'nitropack/runtime'],
+  external: ['keyv', 'async-mutex', '@keyv/redis', '@keyv/sqlite', 'nitropack/runtime', 'nitro/app', 'nitro/runtime-config'],
 })

@@ -16,6 +16,7 @@ import type { NextServer } from '../examples/next/tooling/prepare.mjs'
 import { startUpstream, type Upstream } from '../examples/next/tooling/upstream.mjs'
 import { appDir, prepareAstro, prepareAstro7, startAstro, startAstro7, type Astro7Cache } from '../examples/astro/tooling/app.mjs'
 import { sleep, waitFor } from './support/next-app.js'
+import { missHitStaleHit, servesThroughStoreOutage, stampedeRendersOnce, type TwoInstances } from './support/scenarios.js'
 import { REDIS_URL, dropPrefix, redisAvailable, uniquePrefix } from './support/redis.js'
 import { freePort, redisServerAvailable, startPrivateRedis, type PrivateRedis } from './support/redis-server.js'
 
@@ -121,6 +122,7 @@ describe.runIf(redisAvailable)('examples/astro (Astro 5 middleware): two product
     await upstream?.close()
     await dropPrefix(prefix)
   })
+  const scenario = (): TwoInstances<NextServer, Page> => ({ a, b, upstream, fetchPage, purge, propagationMs: PROPAGATION_MS })
 
   it('types: createIsrMiddleware is an Astro MiddlewareHandler composing with sequence() (tsc on the installed packages)', async () => {
     const tsc = join(import.meta.dirname, '..', 'node_modules', 'typescript', 'bin', 'tsc')
@@ -130,53 +132,15 @@ describe.runIf(redisAvailable)('examples/astro (Astro 5 middleware): two product
   }, TEST_TIMEOUT)
 
   it('MISS → HIT (on the other instance too) → STALE → HIT with the new content', async () => {
-    upstream.setPosts({ version: 'v1', title: 'first' })
-    const miss = await fetchPage(a, '/isr')
-    const renderedAt = Date.now()
-    expect([miss.status, miss.cache, miss.version]).toEqual([200, 'MISS', 'v1'])
-    const hitA = await fetchPage(a, '/isr')
-    const hitB = await fetchPage(b, '/isr')
-    expect(Date.now() - renderedAt, 'the HITs must come within the revalidate window').toBeLessThan(REVALIDATE * 1000)
-    expect([hitA.cache, hitA.id]).toEqual(['HIT', miss.id])
-    expect([hitB.cache, hitB.id]).toEqual(['HIT', miss.id])
-    expect(hitB.headers.get('content-type')).toMatch(/^text\/html/)
-    // The middleware after the cache in sequence() ran for the render; its header was stored with the page.
-    expect(hitB.headers.get('x-rendered-by')).toBe('astro')
-
-    upstream.setPosts({ version: 'v2', title: 'second' })
-    await sleep(renderedAt + REVALIDATE * 1000 + 100 - Date.now())
-    const stale = await fetchPage(b, '/isr')
-    expect([stale.cache, stale.id, stale.version]).toEqual(['STALE', miss.id, 'v1'])
-    const fresh = await until(b, '/isr', (page) => page.cache === 'HIT' && page.version === 'v2')
-    expect(fresh.id).not.toBe(miss.id)
-    await until(a, '/isr', (page) => page.id === fresh.id)
+    await missHitStaleHit(scenario(), '/isr', REVALIDATE, (hitOnB) => {
+      expect(hitOnB.headers.get('content-type')).toMatch(/^text\/html/)
+      // The middleware after the cache in sequence() ran for the render; its header was stored with the page.
+      expect(hitOnB.headers.get('x-rendered-by')).toBe('astro')
+    })
   }, TEST_TIMEOUT)
 
   it('50 concurrent requests on a stale page across both instances: all served stale at once, exactly one render', async () => {
-    upstream.setPosts({ version: 's1', title: 'stampede' })
-    const first = await fetchPage(a, '/stampede')
-    expect(first.cache).toBe('MISS')
-    await cachedOn(b, '/stampede')
-    const before = upstream.renders('/stampede')
-    upstream.setPosts({ version: 's2', title: 'stampede again' })
-    // Stale now, on both (a soft purge: no clock involved), and the next render is held at the gate.
-    expect((await purge(a, { paths: ['/stampede'], expire: 3600 })).status).toBe(200)
-    upstream.closeGate('stampede')
-    try {
-      const pages = await Promise.all(Array.from({ length: 50 }, (_, i) => fetchPage(i % 2 === 0 ? a : b, '/stampede')))
-      for (const page of pages) expect([page.status, page.id]).toEqual([200, first.id])
-      expect(pages.filter((page) => page.cache === 'STALE').length).toBeGreaterThan(0)
-      for (const page of pages) expect(['STALE', 'HIT']).toContain(page.cache)
-      await waitFor(async () => (upstream.waiting('stampede') === 1 ? true : undefined), { timeoutMs: PROPAGATION_MS, intervalMs: 20 })
-    } finally {
-      upstream.openGate('stampede')
-    }
-    const fresh = await waitFor(async () => {
-      const [pa, pb] = await Promise.all([fetchPage(a, '/stampede'), fetchPage(b, '/stampede')])
-      return pa.version === 's2' && pb.version === 's2' && pa.id === pb.id ? pa : undefined
-    }, { timeoutMs: PROPAGATION_MS, intervalMs: 50 })
-    expect(fresh.cache).toBe('HIT')
-    expect(upstream.renders('/stampede') - before).toBe(1)
+    await stampedeRendersOnce(scenario(), '/stampede', 'stampede')
   }, TEST_TIMEOUT)
 
   it('tag and path purges on A are honoured on B (a dynamic route, an endpoint); bad input is a 4xx; checkOrigin refuses a form POST', async () => {
@@ -391,31 +355,10 @@ describe.runIf(redisServerAvailable)('examples/astro with its Redis stopped', ()
   })
 
   it('every request still gets its page (200, no hang); caching through the store resumes once Redis is back', async () => {
-    const path = `/blog/${RUN}-down`
-    expect((await fetchPage(c, path)).cache).toBe('MISS')
-    await cachedOn(d, path)
-
-    await redis.stop()
-    for (let i = 0; i < 4; i++) {
-      for (const server of [c, d]) {
-        expect((await fetchPage(server, path)).status).toBe(200)
-        const fresh = await fetchPage(server, `/blog/${RUN}-down-${i}`)
-        expect([fresh.status, fresh.version]).toEqual([200, 'r1'])
-        expect((await fetchPage(server, '/api/time')).status).toBe(200)
-      }
-    }
-    await redis.start()
-    let attempt = 0
-    await waitFor(async () => {
-      attempt += 1
-      const fresh = `/blog/${RUN}-back-${attempt}`
-      const first = await fetchPage(c, fresh)
-      expect(first.status).toBe(200)
-      await sleep(100) // let C's write land before D looks (a miss on D just renders: the loop tries again)
-      const second = await fetchPage(d, fresh)
-      expect(second.status).toBe(200)
-      return second.cache === 'HIT' && second.id === first.id ? true : undefined
-    }, { timeoutMs: 30_000, intervalMs: 200 })
+    const outage: TwoInstances<NextServer, Page> = { a: c, b: d, upstream, fetchPage, purge, propagationMs: PROPAGATION_MS }
+    await servesThroughStoreOutage(outage, redis, `/blog/${RUN}`, async (server) => {
+      expect((await fetchPage(server, '/api/time')).status).toBe(200)
+    })
   }, 90_000)
 })
 

@@ -6,6 +6,7 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import isrCacheNitroModule from '../adapters/nitro/index.js'
 import { configureNitro, type NitroConfigLike } from '../adapters/nitro/module.js'
 import { payloadFromHtml } from '../adapters/nitro/payload.js'
 import { payloadPage, payloadRules, renderTarget, translateIsrRule } from '../adapters/nitro/rules.js'
@@ -179,6 +180,33 @@ describe('configureNitro: what the module writes into a Nitro config', () => {
     expect(() => configureNitro({ routeRules: { '/x': { isr: -5 } } }, {}, { nuxt: true, envPrefix: 'NUXT_', rootDir: '/' })).toThrow(/routeRules\["\/x"\]\.isr/)
     expect(() => configureNitro({}, { store: 'redis://x' }, { nuxt: true, envPrefix: 'NUXT_', rootDir: '/' })).toThrow(/isrCache.store is not an option.*NUXT_ISR_CACHE_STORE/)
     expect(() => configureNitro({}, { revalidationPath: 'api' }, { nuxt: true, envPrefix: 'NUXT_', rootDir: '/' })).toThrow(/revalidationPath must be a plain path/)
+  })
+})
+
+describe('the Nitro module on Nitro 3 (nitro.meta.majorVersion 3)', () => {
+  it("registers Nitro 3's runtime files and runtime config, no auto-imports or externals of Nitro 2; checks rules and options", () => {
+    const options = { rootDir: '/nowhere', handlers: [], plugins: [], routeRules: { '/': { isr: 60 } }, isrCache: { revalidationPath: '/api/revalidate' } }
+    isrCacheNitroModule.setup({ options, meta: { majorVersion: 3 } } as never)
+    const file = (path: string) => path.replace(/.*\/runtime\/nitro\//, '')
+    expect(options.handlers.map((handler: { route?: string; middleware?: boolean; handler: string }) => [handler.route, handler.middleware, file(handler.handler)])).toEqual([
+      [undefined, true, 'middleware3.js'],
+      ['/api/revalidate', undefined, 'revalidate3.js'],
+    ])
+    expect(options.plugins.map(file)).toEqual(['plugin3.js'])
+    expect((options as Record<string, unknown>).runtimeConfig).toEqual({ isrCache: { store: '', secret: '', bypassToken: '', prefix: '', namespace: '', revalidationPath: '/api/revalidate', nuxtPayloads: false, envPrefix: 'NITRO_' } })
+    expect(options).not.toHaveProperty('imports')
+    expect(options).not.toHaveProperty('externals')
+    const nitro3 = (extra: object) => ({ options: { rootDir: '/', handlers: [], plugins: [], ...extra }, meta: { majorVersion: 3 } }) as never
+    expect(() => isrCacheNitroModule.setup(nitro3({ routeRules: { '/x': { isr: 0 } } }))).toThrow(/routeRules\["\/x"\]\.isr/)
+    expect(() => isrCacheNitroModule.setup(nitro3({ isrCache: { store: 'redis://x' } }))).toThrow(/isrCache.store is not an option/)
+  })
+
+  it('Nitro 2 (no meta, or major 2) keeps the Nitro 2 files', () => {
+    for (const meta of [undefined, { majorVersion: 2 }]) {
+      const options = { rootDir: '/nowhere' } as Record<string, unknown>
+      isrCacheNitroModule.setup({ options, ...(meta ? { meta } : {}) } as never)
+      expect((options.handlers as Array<{ handler: string }>).map((handler) => handler.handler.replace(/.*\/runtime\/nitro\//, ''))).toEqual(['middleware.js'])
+    }
   })
 })
 

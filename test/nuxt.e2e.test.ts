@@ -1,7 +1,8 @@
 /**
  * End to end: examples/nuxt (Nuxt 4.4.5, Nitro 2, isr-cache installed from a tarball of this checkout and
- * added as `modules: ['isr-cache/nuxt']`), production build (`nuxt build`, `node .output/server/index.mjs`)
- * made once per run, two instances on loopback sharing the real Redis (a unique key prefix per run, dropped
+ * added as `modules: ['isr-cache/nuxt']`) and the same app on Nuxt 4.5.2 under Node 24 (examples/nuxt45, its
+ * sources written from the Nuxt 4.4 example's), each a production build (`nuxt build`,
+ * `node .output/server/index.mjs`) made once per run, every scenario run on both; two instances on loopback sharing the real Redis (a unique key prefix per run, dropped
  * afterwards), with the loopback upstream the pages read and report their renders to. What a test reads is
  * HTTP (`x-isr-cache`, headers, the render id and content version every page prints, the `_payload.json`
  * client-side navigation fetches) and, once, a real browser. Renders a test must hold in the middle wait at
@@ -12,8 +13,10 @@ import { existsSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { NextServer } from '../examples/next/tooling/prepare.mjs'
 import { startUpstream, type Upstream } from '../examples/next/tooling/upstream.mjs'
-import { prepareNitro, prepareNuxt, startNitro, startNuxt } from '../examples/nuxt/tooling/app.mjs'
-import { sleep, waitFor } from './support/next-app.js'
+import { prepareNitro, prepareNuxt, prepareNuxt45, startNitro, startNuxt, startNuxt45 } from '../examples/nuxt/tooling/app.mjs'
+import { preparedOnce } from './support/fixtures.js'
+import { waitFor } from './support/next-app.js'
+import { missHitStaleHit, servesThroughStoreOutage, stampedeRendersOnce, type TwoInstances } from './support/scenarios.js'
 import { REDIS_URL, dropPrefix, redisAvailable, uniquePrefix } from './support/redis.js'
 import { freePort, redisServerAvailable, startPrivateRedis, type PrivateRedis } from './support/redis-server.js'
 
@@ -29,15 +32,30 @@ const PROPAGATION_MS = 10_000
 const CHROMIUM = '/usr/bin/chromium'
 const log = (line: string) => console.log(`[nuxt e2e] ${line}`)
 
-let prepared: Promise<unknown> | undefined
-/** Pack + install + build once per test process (each skipped while its inputs are unchanged). */
-function prepare(): Promise<unknown> {
-  prepared ??= (async () => {
-    const started = performance.now()
-    const result = await prepareNuxt({ log })
-    log(`prepared in ${Math.round(performance.now() - started)} ms (install ${result.install.ran ? `${result.install.ms} ms` : 'reused'}, build ${result.build.ran ? `${result.build.ms} ms` : 'reused'})`)
-  })()
-  return prepared
+/** One Nuxt version's build of the example app: both run every scenario below. */
+interface Fixture {
+  title: string
+  /** Suffix of its instances' names (A, B → A45, B45). */
+  suffix: string
+  prefix: string
+  /** Pack + install + build once per test process (each skipped while its inputs are unchanged). */
+  prepare(): Promise<unknown>
+  start(options: { port: number; name: string; log: typeof log; env: Record<string, string> }): Promise<NextServer>
+}
+
+const nuxt44: Fixture = {
+  title: 'examples/nuxt (Nuxt 4.4.5, Node 20)',
+  suffix: '',
+  prefix: 'nuxt-e2e',
+  prepare: preparedOnce('Nuxt 4.4', () => prepareNuxt({ log }), log),
+  start: startNuxt,
+}
+const nuxt45: Fixture = {
+  title: 'examples/nuxt45 (Nuxt 4.5.2, Node 24, the same app)',
+  suffix: '45',
+  prefix: 'nuxt45-e2e',
+  prepare: preparedOnce('Nuxt 4.5', () => prepareNuxt45({ log }), log),
+  start: startNuxt45,
 }
 
 interface Page {
@@ -72,10 +90,10 @@ async function readPage(response: Response): Promise<Page> {
   return { status: response.status, cache: response.headers.get('x-isr-cache'), ...marker(body), body, headers: response.headers }
 }
 
-async function startInstance(name: string, upstream: Upstream, store: string, prefix: string): Promise<NextServer> {
-  return startNuxt({
+async function startInstance(fixture: Fixture, name: string, upstream: Upstream, store: string, prefix: string): Promise<NextServer> {
+  return fixture.start({
     port: await freePort(),
-    name,
+    name: `${name}${fixture.suffix}`,
     log,
     env: {
       UPSTREAM_URL: upstream.url,
@@ -102,346 +120,294 @@ const cachedOn = (server: NextServer, path: string, init: RequestInit = {}) =>
     return page.cache === 'HIT' || page.cache === 'STALE' ? page : undefined
   }, { timeoutMs: PROPAGATION_MS, intervalMs: 50 })
 
-describe.runIf(redisAvailable)('examples/nuxt: two production instances on the shared Redis', () => {
-  const prefix = uniquePrefix('nuxt-e2e')
-  let upstream: Upstream
-  let a: NextServer
-  let b: NextServer
+function twoInstances(fixture: Fixture): void {
+  describe.runIf(redisAvailable)(`${fixture.title}: two production instances on the shared Redis`, () => {
+    const prefix = uniquePrefix(fixture.prefix)
+    let upstream: Upstream
+    let a: NextServer
+    let b: NextServer
 
-  beforeAll(async () => {
-    await prepare()
-    upstream = await startUpstream({ posts: { version: 'v1', title: 'first' } })
-    ;[a, b] = await Promise.all([startInstance('A', upstream, REDIS_URL, prefix), startInstance('B', upstream, REDIS_URL, prefix)])
-  }, PREPARE_TIMEOUT)
+    beforeAll(async () => {
+      await fixture.prepare()
+      upstream = await startUpstream({ posts: { version: 'v1', title: 'first' } })
+      ;[a, b] = await Promise.all([startInstance(fixture, 'A', upstream, REDIS_URL, prefix), startInstance(fixture, 'B', upstream, REDIS_URL, prefix)])
+    }, PREPARE_TIMEOUT)
 
-  afterAll(async () => {
-    await Promise.all([a?.stop(), b?.stop()])
-    await upstream?.close()
-    await dropPrefix(prefix)
-  })
+    afterAll(async () => {
+      await Promise.all([a?.stop(), b?.stop()])
+      await upstream?.close()
+      await dropPrefix(prefix)
+    })
+    const scenario = (): TwoInstances<NextServer, Page> => ({ a, b, upstream, fetchPage, purge, propagationMs: PROPAGATION_MS })
 
-  it('logs its store and that the endpoint is on (no default-store line, the secret is set)', () => {
-    expect(a.output()).toContain('[isr-cache] store: redis://127.0.0.1')
-    expect(a.output()).toContain('(runtime config)')
-    expect(a.output()).not.toContain('is off')
-  })
+    it('logs its store and that the endpoint is on (no default-store line, the secret is set)', () => {
+      expect(a.output()).toContain('[isr-cache] store: redis://127.0.0.1')
+      expect(a.output()).toContain('(runtime config)')
+      expect(a.output()).not.toContain('is off')
+    })
 
-  it("the home page ('/': { isr: 60 }) and its payload: MISS, then HIT on the other instance", async () => {
-    const home = await fetchPage(a, '/')
-    expect([home.status, home.cache]).toEqual([200, 'MISS'])
-    expect((await cachedOn(b, '/')).id).toBe(home.id)
-    const payload = await cachedOn(b, '/_payload.json?x')
-    expect([payload.status, payload.id]).toEqual([200, home.id])
-  }, TEST_TIMEOUT)
+    it("the home page ('/': { isr: 60 }) and its payload: MISS, then HIT on the other instance", async () => {
+      const home = await fetchPage(a, '/')
+      expect([home.status, home.cache]).toEqual([200, 'MISS'])
+      expect((await cachedOn(b, '/')).id).toBe(home.id)
+      const payload = await cachedOn(b, '/_payload.json?x')
+      expect([payload.status, payload.id]).toEqual([200, home.id])
+    }, TEST_TIMEOUT)
 
-  it('MISS → HIT (on the other instance too) → STALE → HIT with the new content', async () => {
-    upstream.setPosts({ version: 'v1', title: 'first' })
-    const miss = await fetchPage(a, '/isr')
-    const renderedAt = Date.now()
-    expect([miss.status, miss.cache, miss.version]).toEqual([200, 'MISS', 'v1'])
-    const hitA = await fetchPage(a, '/isr')
-    const hitB = await fetchPage(b, '/isr')
-    expect(Date.now() - renderedAt, 'the HITs must come within the revalidate window').toBeLessThan(REVALIDATE * 1000)
-    expect([hitA.cache, hitA.id]).toEqual(['HIT', miss.id])
-    expect([hitB.cache, hitB.id]).toEqual(['HIT', miss.id])
-    expect(hitB.headers.get('content-type')).toMatch(/^text\/html/)
-    upstream.setPosts({ version: 'v2', title: 'second' })
-    await sleep(renderedAt + REVALIDATE * 1000 + 100 - Date.now())
-    const stale = await fetchPage(b, '/isr')
-    expect([stale.cache, stale.id, stale.version]).toEqual(['STALE', miss.id, 'v1'])
-    const fresh = await waitFor(async () => {
-      const page = await fetchPage(b, '/isr')
-      return page.cache === 'HIT' && page.version === 'v2' ? page : undefined
-    }, { timeoutMs: PROPAGATION_MS, intervalMs: 50 })
-    expect(fresh.id).not.toBe(miss.id)
-    await waitFor(async () => ((await fetchPage(a, '/isr')).id === fresh.id ? true : undefined), { timeoutMs: PROPAGATION_MS, intervalMs: 50 })
-  }, TEST_TIMEOUT)
+    it('MISS → HIT (on the other instance too) → STALE → HIT with the new content', async () => {
+      await missHitStaleHit(scenario(), '/isr', REVALIDATE, (hitOnB) => expect(hitOnB.headers.get('content-type')).toMatch(/^text\/html/))
+    }, TEST_TIMEOUT)
 
-  it("a page's _payload.json comes from the page's own entry: same render on the other instance, purged with the page", async () => {
-    const slug = `${RUN}-payload`
-    upstream.setPosts({ version: 'p1', title: 'payload' })
-    const rendersBefore = upstream.renders(`/blog/${slug}`)
-    const page = await fetchPage(a, `/blog/${slug}`)
-    expect([page.status, page.cache, page.version]).toEqual([200, 'MISS', 'p1'])
-    // The query is the build id; any value finds the page's entry.
-    const payload = await cachedOn(b, `/blog/${slug}/_payload.json?some-build`)
-    expect(payload.headers.get('content-type')).toMatch(/^application\/json/)
-    expect([payload.id, payload.version]).toEqual([page.id, 'p1'])
-    expect(upstream.renders(`/blog/${slug}`) - rendersBefore, 'page and payload: one render').toBe(1)
-    // A payload asked for first (client navigation to a page never visited) renders the page once, for both.
-    const other = `/blog/${RUN}-payload-first`
-    const payloadFirst = await fetchPage(b, `${other}/_payload.json?x`)
-    expect([payloadFirst.status, payloadFirst.cache]).toEqual([200, 'MISS'])
-    const pageAfter = await cachedOn(a, other)
-    expect(pageAfter.id).toBe(payloadFirst.id)
-    expect(upstream.renders(other)).toBe(1)
-    // One path purge on A renews both on B.
-    upstream.setPosts({ version: 'p2', title: 'payload purged' })
-    expect((await purge(a, { paths: [`/blog/${slug}`] })).status).toBe(200)
-    const renewed = await waitFor(async () => {
-      const p = await fetchPage(b, `/blog/${slug}/_payload.json?some-build`)
-      return p.version === 'p2' ? p : undefined
-    }, { timeoutMs: PROPAGATION_MS, intervalMs: 50 })
-    expect((await cachedOn(b, `/blog/${slug}`)).id).toBe(renewed.id)
-    // An exact route's payload (its rule added for it) and the ETag round trip.
-    await fetchPage(a, '/tagged')
-    const tagged = await cachedOn(b, '/tagged/_payload.json?b')
-    const etag = tagged.headers.get('etag')
-    expect(etag).toMatch(/-payload"$/)
-    const notModified = await fetch(`${b.url}/tagged/_payload.json?b`, { headers: { 'if-none-match': etag! } })
-    expect([notModified.status, await notModified.text()]).toEqual([304, ''])
-  }, TEST_TIMEOUT)
-
-  it('50 concurrent requests on a stale page across both instances: all served stale at once, exactly one render', async () => {
-    upstream.setPosts({ version: 's1', title: 'stampede' })
-    const first = await fetchPage(a, '/stampede')
-    expect(first.cache).toBe('MISS')
-    await cachedOn(b, '/stampede')
-    const before = upstream.renders('/stampede')
-    upstream.setPosts({ version: 's2', title: 'stampede again' })
-    // Stale now, on both (a soft purge: no clock involved), and the next render is held at the gate.
-    expect((await purge(a, { paths: ['/stampede'], expire: 3600 })).status).toBe(200)
-    upstream.closeGate('stampede')
-    try {
-      const pages = await Promise.all(Array.from({ length: 50 }, (_, i) => fetchPage(i % 2 === 0 ? a : b, '/stampede')))
-      for (const page of pages) expect([page.status, page.id]).toEqual([200, first.id])
-      expect(pages.filter((page) => page.cache === 'STALE').length).toBeGreaterThan(0)
-      for (const page of pages) expect(['STALE', 'HIT']).toContain(page.cache)
-      await waitFor(async () => (upstream.waiting('stampede') === 1 ? true : undefined), { timeoutMs: PROPAGATION_MS, intervalMs: 20 })
-    } finally {
-      upstream.openGate('stampede')
-    }
-    const fresh = await waitFor(async () => {
-      const [pa, pb] = await Promise.all([fetchPage(a, '/stampede'), fetchPage(b, '/stampede')])
-      return pa.version === 's2' && pb.version === 's2' && pa.id === pb.id ? pa : undefined
-    }, { timeoutMs: PROPAGATION_MS, intervalMs: 50 })
-    expect(fresh.cache).toBe('HIT')
-    expect(upstream.renders('/stampede') - before).toBe(1)
-  }, TEST_TIMEOUT)
-
-  it('tag and path purges on A are honoured on B (Cache-Tag of pages and server routes, defineIsrEventHandler tags); bad input is a 4xx', async () => {
-    upstream.setPosts({ version: 't1', title: 'tags' })
-    const paths = ['/tagged', '/api/posts', '/api/wrapped', `/blog/${RUN}-tags`]
-    await purge(a, { tags: ['posts'] })
-    const firsts = []
-    for (const path of paths) {
-      await fetchPage(a, path)
-      const cached = await cachedOn(b, path)
-      expect(cached.version).toBe('t1')
-      firsts.push(cached)
-    }
-    expect(firsts[1]!.headers.get('content-type')).toMatch(/^application\/json/)
-    expect(firsts[1]!.headers.get('cache-tag'), 'Cache-Tag is addressed to the cache, not sent').toBeNull()
-    upstream.setPosts({ version: 't2', title: 'tags purged' })
-    // The blog page's own tag only.
-    expect((await purge(a, { tags: [`post:${RUN}-tags`] })).status).toBe(200)
-    await waitFor(async () => ((await fetchPage(b, paths[3]!)).version === 't2' ? true : undefined), { timeoutMs: PROPAGATION_MS, intervalMs: 50 })
-    expect((await fetchPage(b, '/tagged')).id).toBe(firsts[0]!.id)
-    // A path, query form.
-    const byPath = await fetch(`${a.url}/api/revalidate?path=/api/posts`, { method: 'POST', headers: { 'x-isr-cache-secret': SECRET } })
-    expect(byPath.status).toBe(200)
-    await waitFor(async () => ((await fetchPage(b, '/api/posts')).version === 't2' ? true : undefined), { timeoutMs: PROPAGATION_MS, intervalMs: 50 })
-    expect((await fetchPage(b, '/tagged')).id).toBe(firsts[0]!.id)
-    // `posts`, soft: served stale at once on B, then regenerated (the page's Cache-Tag, the wrapper's tags).
-    expect((await purge(a, { tags: ['posts'], expire: 60 })).status).toBe(200)
-    for (const [i, path] of [[0, '/tagged'], [2, '/api/wrapped']] as const) {
-      const stale = await waitFor(async () => {
-        const page = await fetchPage(b, path)
-        return page.cache === 'STALE' ? page : undefined
+    it("a page's _payload.json comes from the page's own entry: same render on the other instance, purged with the page", async () => {
+      const slug = `${RUN}-payload`
+      upstream.setPosts({ version: 'p1', title: 'payload' })
+      const rendersBefore = upstream.renders(`/blog/${slug}`)
+      const page = await fetchPage(a, `/blog/${slug}`)
+      expect([page.status, page.cache, page.version]).toEqual([200, 'MISS', 'p1'])
+      // The query is the build id; any value finds the page's entry.
+      const payload = await cachedOn(b, `/blog/${slug}/_payload.json?some-build`)
+      expect(payload.headers.get('content-type')).toMatch(/^application\/json/)
+      expect([payload.id, payload.version]).toEqual([page.id, 'p1'])
+      expect(upstream.renders(`/blog/${slug}`) - rendersBefore, 'page and payload: one render').toBe(1)
+      // A payload asked for first (client navigation to a page never visited) renders the page once, for both.
+      const other = `/blog/${RUN}-payload-first`
+      const payloadFirst = await fetchPage(b, `${other}/_payload.json?x`)
+      expect([payloadFirst.status, payloadFirst.cache]).toEqual([200, 'MISS'])
+      const pageAfter = await cachedOn(a, other)
+      expect(pageAfter.id).toBe(payloadFirst.id)
+      expect(upstream.renders(other)).toBe(1)
+      // One path purge on A renews both on B.
+      upstream.setPosts({ version: 'p2', title: 'payload purged' })
+      expect((await purge(a, { paths: [`/blog/${slug}`] })).status).toBe(200)
+      const renewed = await waitFor(async () => {
+        const p = await fetchPage(b, `/blog/${slug}/_payload.json?some-build`)
+        return p.version === 'p2' ? p : undefined
       }, { timeoutMs: PROPAGATION_MS, intervalMs: 50 })
-      expect(stale.id).toBe(firsts[i]!.id)
-      await waitFor(async () => ((await fetchPage(b, path)).version === 't2' ? true : undefined), { timeoutMs: PROPAGATION_MS, intervalMs: 50 })
-    }
-    // Bad input: 4xx (JSON), never a 500.
-    const denied = await fetch(`${a.url}/api/revalidate`, { method: 'POST', headers: { authorization: `Bearer ${SECRET}x`, 'content-type': 'application/json' }, body: '{"tags":["posts"]}' })
-    expect(denied.status).toBe(401)
-    const malformed = await fetch(`${a.url}/api/revalidate`, { method: 'POST', headers: { authorization: `Bearer ${SECRET}`, 'content-type': 'application/json' }, body: '{"tags":' })
-    expect(malformed.status).toBe(400)
-    const get = await fetch(`${a.url}/api/revalidate`)
-    expect(get.status).toBe(405)
-    for (const nasty of ['/blog/%00', '/blog/%E0%A4%A', `/blog/${'a'.repeat(5000)}`, '/blog/x/_payload.json?%zz', '//blog/x', '/blog/x/_payload.json/_payload.json']) {
-      const answer = await fetch(`${a.url}${nasty}`)
-      expect(answer.status, nasty.slice(0, 40)).toBeLessThan(500)
-      await answer.arrayBuffer()
-    }
-  }, TEST_TIMEOUT)
-
-  it("a visitor's cookie never reaches a cached render, and a render's Set-Cookie is never replayed", async () => {
-    const cookie = `session=visitor-secret-${RUN}`
-    await purge(a, { paths: ['/cookie'] })
-    const miss = await waitFor(async () => {
-      const page = await fetchPage(a, '/cookie', { headers: { cookie } })
-      return page.cache === 'MISS' ? page : undefined
-    }, { timeoutMs: PROPAGATION_MS, intervalMs: 50 })
-    expect(miss.body).toContain('id="session">none<')
-    expect(miss.body).not.toContain('visitor-secret')
-    for (const server of [a, b]) {
-      const cached = await cachedOn(server, '/cookie', { headers: { cookie: `${cookie}-2` } })
-      expect(cached.id).toBe(miss.id)
-      expect(cached.headers.get('set-cookie')).toBeNull()
-      expect(cached.body).not.toContain('visitor-secret')
-      const payload = await cachedOn(server, '/cookie/_payload.json?x', { headers: { cookie } })
-      expect(payload.headers.get('set-cookie')).toBeNull()
-      expect(payload.body).not.toContain('visitor-secret')
-    }
-    // The other way: a cookie-less visitor's cached page was rendered without any cookie, so a visitor
-    // with one sees nothing of another's; and the uncached API that renders it saw none either.
-    const anonymous = await fetchPage(b, '/cookie')
-    expect(anonymous.body).toContain('id="session">none<')
-  }, TEST_TIMEOUT)
-
-  it('the bypass token renders fresh and replaces the entry; a wrong one and a forged internal marker are ignored', async () => {
-    const path = `/blog/${RUN}-bypass`
-    const miss = await fetchPage(a, path)
-    expect(miss.cache).toBe('MISS')
-    const wrong = await cachedOn(a, path, { headers: { 'x-isr-cache-bypass': `${BYPASS}0` } })
-    expect(wrong.id).toBe(miss.id)
-    const bypass = await fetchPage(a, path, { headers: { 'x-isr-cache-bypass': BYPASS } })
-    expect(bypass.cache).toBe('BYPASS')
-    expect(bypass.id).not.toBe(miss.id)
-    const replaced = await waitFor(async () => {
-      const page = await fetchPage(b, path)
-      return page.id === bypass.id ? page : undefined
-    }, { timeoutMs: PROPAGATION_MS, intervalMs: 50 })
-    expect(replaced.cache).toBe('HIT')
-    const forged = await fetchPage(b, path, { headers: { 'x-isr-cache-internal': BYPASS } })
-    expect([forged.cache, forged.id]).toEqual(['HIT', bypass.id])
-  }, TEST_TIMEOUT)
-
-  it("side by side: Nitro's native swr rule renders once per instance and has no purge (printed)", async () => {
-    upstream.setPosts({ version: 'w1', title: 'swr' })
-    const before = { swr: upstream.renders('/swr'), isr: upstream.renders(`/blog/${RUN}-side`) }
-    for (const server of [a, b, a, b]) await fetchPage(server, '/swr')
-    // The first render's write lands before B asks (a request racing it would wait on A's lease, or render).
-    await fetchPage(a, `/blog/${RUN}-side`)
-    await cachedOn(b, `/blog/${RUN}-side`)
-    for (const server of [a, b]) await fetchPage(server, `/blog/${RUN}-side`)
-    const swrRenders = upstream.renders('/swr') - before.swr
-    const isrRenders = upstream.renders(`/blog/${RUN}-side`) - before.isr
-    upstream.setPosts({ version: 'w2', title: 'swr purged?' })
-    await purge(a, { paths: ['/swr', `/blog/${RUN}-side`] })
-    const isrAfter = await waitFor(async () => {
-      const page = await fetchPage(b, `/blog/${RUN}-side`)
-      return page.version === 'w2' ? page : undefined
-    }, { timeoutMs: PROPAGATION_MS, intervalMs: 50 })
-    const swrAfter = await fetchPage(b, '/swr')
-    const table = [
-      ['', 'isr-cache (isr rule)', "Nitro's swr rule"],
-      ['renders for 4 or more requests on 2 instances', String(isrRenders), String(swrRenders)],
-      ['after a purge on A, B serves', isrAfter.version!, swrAfter.version!],
-      ['x-isr-cache header', String(isrAfter.cache), String(swrAfter.cache)],
-    ]
-    log(`side by side:\n${table.map((row) => row.map((cell) => cell.padEnd(40)).join('')).join('\n')}`)
-    expect(isrRenders).toBe(1)
-    expect(swrRenders).toBe(2)
-    expect(swrAfter.version, "swr has no purge: B still serves its own copy").toBe('w1')
-  }, TEST_TIMEOUT)
-
-  it.runIf(existsSync(CHROMIUM) || process.env.CI === 'true')(
-    'a real browser: a cached page on B, client-side navigation to another cached page (its _payload.json from the cache), no console error, no hydration warning',
-    async () => {
-      const { chromium } = await import('playwright-core')
-      upstream.setPosts({ version: 'b1', title: 'browser' })
-      await purge(a, { tags: ['posts'] })
-      // Both pages cached (from A), so that B serves them, and the payload, from the shared store.
-      await fetchPage(a, '/blog/hello')
+      expect((await cachedOn(b, `/blog/${slug}`)).id).toBe(renewed.id)
+      // An exact route's payload (its rule added for it) and the ETag round trip.
       await fetchPage(a, '/tagged')
-      await cachedOn(b, '/blog/hello')
-      await cachedOn(b, '/tagged')
-      const browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      })
-      try {
-        const page = await browser.newPage()
-        const problems: string[] = []
-        page.on('console', (message) => {
-          // Errors and anything about hydration (Vue's production mismatch report is an error); not Chrome's
-          // own warnings, such as the slow-network font fallback on a loaded machine.
-          if (message.type() === 'error' || /hydrat/i.test(message.text())) problems.push(`${message.type()}: ${message.text()}`)
-        })
-        page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`))
-        page.on('response', (response) => {
-          if (response.status() >= 400) problems.push(`${response.status()}: ${response.url()}`)
-        })
-        const requests: string[] = []
-        page.on('request', (request) => {
-          if (['document', 'fetch', 'xhr'].includes(request.resourceType())) requests.push(new URL(request.url()).pathname)
-        })
-        const first = await page.goto(`${b.url}/blog/hello`)
-        expect(['HIT', 'STALE']).toContain(first?.headers()['x-isr-cache'])
-        await page.waitForSelector('body[data-hydrated="true"]', { timeout: 20_000 })
-        const [payload] = await Promise.all([page.waitForResponse((response) => response.url().includes('/tagged/_payload.json'), { timeout: 20_000 }), page.click('#to-tagged')])
-        expect(payload.status()).toBe(200)
-        expect(['HIT', 'STALE']).toContain(payload.headers()['x-isr-cache'])
-        await page.waitForSelector('h1#title', { timeout: 20_000 })
-        expect(await page.textContent('#version')).toBe('b1')
-        expect(await page.textContent('#title')).toBe('browser')
-        // One document; then payloads only (NuxtLink prefetches those of visible links): the pages' data
-        // came from them, never from an API call of the browser's.
-        const other = requests.filter((path) => !path.startsWith('/_nuxt/'))
-        expect(other[0]).toBe('/blog/hello')
-        expect(other.slice(1).filter((path) => !path.endsWith('/_payload.json')), 'no request but payloads after the document').toEqual([])
-        expect(other).toContain('/tagged/_payload.json')
-        expect(problems, `requests: ${requests.join(', ')}`).toEqual([])
-      } finally {
-        await browser.close()
+      const tagged = await cachedOn(b, '/tagged/_payload.json?b')
+      const etag = tagged.headers.get('etag')
+      expect(etag).toMatch(/-payload"$/)
+      const notModified = await fetch(`${b.url}/tagged/_payload.json?b`, { headers: { 'if-none-match': etag! } })
+      expect([notModified.status, await notModified.text()]).toEqual([304, ''])
+    }, TEST_TIMEOUT)
+
+    it('50 concurrent requests on a stale page across both instances: all served stale at once, exactly one render', async () => {
+      await stampedeRendersOnce(scenario(), '/stampede', 'stampede')
+    }, TEST_TIMEOUT)
+
+    it('tag and path purges on A are honoured on B (Cache-Tag of pages and server routes, defineIsrEventHandler tags); bad input is a 4xx', async () => {
+      upstream.setPosts({ version: 't1', title: 'tags' })
+      const paths = ['/tagged', '/api/posts', '/api/wrapped', `/blog/${RUN}-tags`]
+      await purge(a, { tags: ['posts'] })
+      const firsts = []
+      for (const path of paths) {
+        await fetchPage(a, path)
+        const cached = await cachedOn(b, path)
+        expect(cached.version).toBe('t1')
+        firsts.push(cached)
       }
-    },
-    TEST_TIMEOUT,
-  )
-})
+      expect(firsts[1]!.headers.get('content-type')).toMatch(/^application\/json/)
+      expect(firsts[1]!.headers.get('cache-tag'), 'Cache-Tag is addressed to the cache, not sent').toBeNull()
+      upstream.setPosts({ version: 't2', title: 'tags purged' })
+      // The blog page's own tag only.
+      expect((await purge(a, { tags: [`post:${RUN}-tags`] })).status).toBe(200)
+      await waitFor(async () => ((await fetchPage(b, paths[3]!)).version === 't2' ? true : undefined), { timeoutMs: PROPAGATION_MS, intervalMs: 50 })
+      expect((await fetchPage(b, '/tagged')).id).toBe(firsts[0]!.id)
+      // A path, query form.
+      const byPath = await fetch(`${a.url}/api/revalidate?path=/api/posts`, { method: 'POST', headers: { 'x-isr-cache-secret': SECRET } })
+      expect(byPath.status).toBe(200)
+      await waitFor(async () => ((await fetchPage(b, '/api/posts')).version === 't2' ? true : undefined), { timeoutMs: PROPAGATION_MS, intervalMs: 50 })
+      expect((await fetchPage(b, '/tagged')).id).toBe(firsts[0]!.id)
+      // `posts`, soft: served stale at once on B, then regenerated (the page's Cache-Tag, the wrapper's tags).
+      expect((await purge(a, { tags: ['posts'], expire: 60 })).status).toBe(200)
+      for (const [i, path] of [[0, '/tagged'], [2, '/api/wrapped']] as const) {
+        const stale = await waitFor(async () => {
+          const page = await fetchPage(b, path)
+          return page.cache === 'STALE' ? page : undefined
+        }, { timeoutMs: PROPAGATION_MS, intervalMs: 50 })
+        expect(stale.id).toBe(firsts[i]!.id)
+        await waitFor(async () => ((await fetchPage(b, path)).version === 't2' ? true : undefined), { timeoutMs: PROPAGATION_MS, intervalMs: 50 })
+      }
+      // Bad input: 4xx (JSON), never a 500.
+      const denied = await fetch(`${a.url}/api/revalidate`, { method: 'POST', headers: { authorization: `Bearer ${SECRET}x`, 'content-type': 'application/json' }, body: '{"tags":["posts"]}' })
+      expect(denied.status).toBe(401)
+      const malformed = await fetch(`${a.url}/api/revalidate`, { method: 'POST', headers: { authorization: `Bearer ${SECRET}`, 'content-type': 'application/json' }, body: '{"tags":' })
+      expect(malformed.status).toBe(400)
+      const get = await fetch(`${a.url}/api/revalidate`)
+      expect(get.status).toBe(405)
+      for (const nasty of ['/blog/%00', '/blog/%E0%A4%A', `/blog/${'a'.repeat(5000)}`, '/blog/x/_payload.json?%zz', '//blog/x', '/blog/x/_payload.json/_payload.json']) {
+        const answer = await fetch(`${a.url}${nasty}`)
+        expect(answer.status, nasty.slice(0, 40)).toBeLessThan(500)
+        await answer.arrayBuffer()
+      }
+    }, TEST_TIMEOUT)
 
-describe.runIf(redisServerAvailable)('examples/nuxt with its Redis stopped', () => {
-  let redis: PrivateRedis
-  let upstream: Upstream
-  let c: NextServer
-  let d: NextServer
+    it("a visitor's cookie never reaches a cached render, and a render's Set-Cookie is never replayed", async () => {
+      const cookie = `session=visitor-secret-${RUN}`
+      await purge(a, { paths: ['/cookie'] })
+      const miss = await waitFor(async () => {
+        const page = await fetchPage(a, '/cookie', { headers: { cookie } })
+        return page.cache === 'MISS' ? page : undefined
+      }, { timeoutMs: PROPAGATION_MS, intervalMs: 50 })
+      expect(miss.body).toContain('id="session">none<')
+      expect(miss.body).not.toContain('visitor-secret')
+      for (const server of [a, b]) {
+        const cached = await cachedOn(server, '/cookie', { headers: { cookie: `${cookie}-2` } })
+        expect(cached.id).toBe(miss.id)
+        expect(cached.headers.get('set-cookie')).toBeNull()
+        expect(cached.body).not.toContain('visitor-secret')
+        const payload = await cachedOn(server, '/cookie/_payload.json?x', { headers: { cookie } })
+        expect(payload.headers.get('set-cookie')).toBeNull()
+        expect(payload.body).not.toContain('visitor-secret')
+      }
+      // The other way: a cookie-less visitor's cached page was rendered without any cookie, so a visitor
+      // with one sees nothing of another's; and the uncached API that renders it saw none either.
+      const anonymous = await fetchPage(b, '/cookie')
+      expect(anonymous.body).toContain('id="session">none<')
+    }, TEST_TIMEOUT)
 
-  beforeAll(async () => {
-    await prepare()
-    redis = await startPrivateRedis()
-    upstream = await startUpstream({ posts: { version: 'r1', title: 'redis' } })
-    ;[c, d] = await Promise.all([startInstance('C', upstream, redis.url, 'nuxt-e2e-down'), startInstance('D', upstream, redis.url, 'nuxt-e2e-down')])
-  }, PREPARE_TIMEOUT)
+    it('the bypass token renders fresh and replaces the entry; a wrong one and a forged internal marker are ignored', async () => {
+      const path = `/blog/${RUN}-bypass`
+      const miss = await fetchPage(a, path)
+      expect(miss.cache).toBe('MISS')
+      const wrong = await cachedOn(a, path, { headers: { 'x-isr-cache-bypass': `${BYPASS}0` } })
+      expect(wrong.id).toBe(miss.id)
+      const bypass = await fetchPage(a, path, { headers: { 'x-isr-cache-bypass': BYPASS } })
+      expect(bypass.cache).toBe('BYPASS')
+      expect(bypass.id).not.toBe(miss.id)
+      const replaced = await waitFor(async () => {
+        const page = await fetchPage(b, path)
+        return page.id === bypass.id ? page : undefined
+      }, { timeoutMs: PROPAGATION_MS, intervalMs: 50 })
+      expect(replaced.cache).toBe('HIT')
+      const forged = await fetchPage(b, path, { headers: { 'x-isr-cache-internal': BYPASS } })
+      expect([forged.cache, forged.id]).toEqual(['HIT', bypass.id])
+    }, TEST_TIMEOUT)
 
-  afterAll(async () => {
-    await Promise.all([c?.stop(), d?.stop()])
-    await upstream?.close()
-    await redis?.close()
+    it("side by side: Nitro's native swr rule renders once per instance and has no purge (printed)", async () => {
+      upstream.setPosts({ version: 'w1', title: 'swr' })
+      const before = { swr: upstream.renders('/swr'), isr: upstream.renders(`/blog/${RUN}-side`) }
+      for (const server of [a, b, a, b]) await fetchPage(server, '/swr')
+      // The first render's write lands before B asks (a request racing it would wait on A's lease, or render).
+      await fetchPage(a, `/blog/${RUN}-side`)
+      await cachedOn(b, `/blog/${RUN}-side`)
+      for (const server of [a, b]) await fetchPage(server, `/blog/${RUN}-side`)
+      const swrRenders = upstream.renders('/swr') - before.swr
+      const isrRenders = upstream.renders(`/blog/${RUN}-side`) - before.isr
+      upstream.setPosts({ version: 'w2', title: 'swr purged?' })
+      await purge(a, { paths: ['/swr', `/blog/${RUN}-side`] })
+      const isrAfter = await waitFor(async () => {
+        const page = await fetchPage(b, `/blog/${RUN}-side`)
+        return page.version === 'w2' ? page : undefined
+      }, { timeoutMs: PROPAGATION_MS, intervalMs: 50 })
+      const swrAfter = await fetchPage(b, '/swr')
+      const table = [
+        ['', 'isr-cache (isr rule)', "Nitro's swr rule"],
+        ['renders for 4 or more requests on 2 instances', String(isrRenders), String(swrRenders)],
+        ['after a purge on A, B serves', isrAfter.version!, swrAfter.version!],
+        ['x-isr-cache header', String(isrAfter.cache), String(swrAfter.cache)],
+      ]
+      log(`side by side:\n${table.map((row) => row.map((cell) => cell.padEnd(40)).join('')).join('\n')}`)
+      expect(isrRenders).toBe(1)
+      expect(swrRenders).toBe(2)
+      expect(swrAfter.version, "swr has no purge: B still serves its own copy").toBe('w1')
+    }, TEST_TIMEOUT)
+
+    it.runIf(existsSync(CHROMIUM) || process.env.CI === 'true')(
+      'a real browser: a cached page on B, client-side navigation to another cached page (its _payload.json from the cache), no console error, no hydration warning',
+      async () => {
+        const { chromium } = await import('playwright-core')
+        upstream.setPosts({ version: 'b1', title: 'browser' })
+        await purge(a, { tags: ['posts'] })
+        // Both pages cached (from A), so that B serves them, and the payload, from the shared store.
+        await fetchPage(a, '/blog/hello')
+        await fetchPage(a, '/tagged')
+        await cachedOn(b, '/blog/hello')
+        await cachedOn(b, '/tagged')
+        const browser = await chromium.launch({
+          executablePath: CHROMIUM,
+          args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+        })
+        try {
+          const page = await browser.newPage()
+          const problems: string[] = []
+          page.on('console', (message) => {
+            // Errors and anything about hydration (Vue's production mismatch report is an error); not Chrome's
+            // own warnings, such as the slow-network font fallback on a loaded machine.
+            if (message.type() === 'error' || /hydrat/i.test(message.text())) problems.push(`${message.type()}: ${message.text()}`)
+          })
+          page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`))
+          page.on('response', (response) => {
+            if (response.status() >= 400) problems.push(`${response.status()}: ${response.url()}`)
+          })
+          const requests: string[] = []
+          page.on('request', (request) => {
+            if (['document', 'fetch', 'xhr'].includes(request.resourceType())) requests.push(new URL(request.url()).pathname)
+          })
+          const first = await page.goto(`${b.url}/blog/hello`)
+          expect(['HIT', 'STALE']).toContain(first?.headers()['x-isr-cache'])
+          await page.waitForSelector('body[data-hydrated="true"]', { timeout: 20_000 })
+          const [payload] = await Promise.all([page.waitForResponse((response) => response.url().includes('/tagged/_payload.json'), { timeout: 20_000 }), page.click('#to-tagged')])
+          expect(payload.status()).toBe(200)
+          expect(['HIT', 'STALE']).toContain(payload.headers()['x-isr-cache'])
+          await page.waitForSelector('h1#title', { timeout: 20_000 })
+          expect(await page.textContent('#version')).toBe('b1')
+          expect(await page.textContent('#title')).toBe('browser')
+          // One document; then payloads only (NuxtLink prefetches those of visible links): the pages' data
+          // came from them, never from an API call of the browser's.
+          const other = requests.filter((path) => !path.startsWith('/_nuxt/'))
+          expect(other[0]).toBe('/blog/hello')
+          expect(other.slice(1).filter((path) => !path.endsWith('/_payload.json')), 'no request but payloads after the document').toEqual([])
+          expect(other).toContain('/tagged/_payload.json')
+          expect(problems, `requests: ${requests.join(', ')}`).toEqual([])
+        } finally {
+          await browser.close()
+        }
+      },
+      TEST_TIMEOUT,
+    )
   })
+}
 
-  it('every request still gets its page (200, no hang); caching through the store resumes once Redis is back; SIGTERM exits promptly', async () => {
-    const path = `/blog/${RUN}-down`
-    expect((await fetchPage(c, path)).cache).toBe('MISS')
-    await cachedOn(d, path)
-    await redis.stop()
-    for (let i = 0; i < 4; i++) {
-      for (const server of [c, d]) {
-        expect((await fetchPage(server, path)).status).toBe(200)
-        const fresh = await fetchPage(server, `/blog/${RUN}-down-${i}`)
-        expect([fresh.status, fresh.version]).toEqual([200, 'r1'])
-        expect((await fetchPage(server, `/blog/${RUN}-down-${i}/_payload.json?x`)).status).toBe(200)
-      }
-    }
-    await redis.start()
-    let attempt = 0
-    await waitFor(async () => {
-      attempt += 1
-      const fresh = `/blog/${RUN}-back-${attempt}`
-      const first = await fetchPage(c, fresh)
-      expect(first.status).toBe(200)
-      await sleep(100) // let C's write land before D looks (a miss on D just renders: the loop tries again)
-      const second = await fetchPage(d, fresh)
-      expect(second.status).toBe(200)
-      return second.cache === 'HIT' && second.id === first.id ? true : undefined
-    }, { timeoutMs: 30_000, intervalMs: 200 })
-    // The plugin closes the cache on Nitro's close hook: the server exits on SIGTERM without being killed.
-    const started = performance.now()
-    await d.stop(8000)
-    expect(performance.now() - started, 'the server exited on SIGTERM without being killed').toBeLessThan(7000)
-  }, 90_000)
-})
+function redisStopped(fixture: Fixture): void {
+  describe.runIf(redisServerAvailable)(`${fixture.title} with its Redis stopped`, () => {
+    let redis: PrivateRedis
+    let upstream: Upstream
+    let c: NextServer
+    let d: NextServer
+
+    beforeAll(async () => {
+      await fixture.prepare()
+      redis = await startPrivateRedis()
+      upstream = await startUpstream({ posts: { version: 'r1', title: 'redis' } })
+      ;[c, d] = await Promise.all([startInstance(fixture, 'C', upstream, redis.url, `${fixture.prefix}-down`), startInstance(fixture, 'D', upstream, redis.url, `${fixture.prefix}-down`)])
+    }, PREPARE_TIMEOUT)
+
+    afterAll(async () => {
+      await Promise.all([c?.stop(), d?.stop()])
+      await upstream?.close()
+      await redis?.close()
+    })
+
+    it('every request still gets its page (200, no hang); caching through the store resumes once Redis is back; SIGTERM exits promptly', async () => {
+      const outage: TwoInstances<NextServer, Page> = { a: c, b: d, upstream, fetchPage, purge, propagationMs: PROPAGATION_MS }
+      await servesThroughStoreOutage(outage, redis, `/blog/${RUN}`, async (server, round) => {
+        expect((await fetchPage(server, `/blog/${RUN}-down-${round}/_payload.json?x`)).status).toBe(200)
+      })
+      // The plugin closes the cache on Nitro's close hook: the server exits on SIGTERM without being killed.
+      const started = performance.now()
+      await d.stop(8000)
+      expect(performance.now() - started, 'the server exited on SIGTERM without being killed').toBeLessThan(7000)
+    }, 90_000)
+  })
+}
+
+for (const fixture of [nuxt44, nuxt45]) {
+  twoInstances(fixture)
+  redisStopped(fixture)
+}
 
 describe.runIf(redisAvailable)('examples/nitro: a plain Nitro 2 app with isr-cache/nitro, two instances on the shared Redis', () => {
   const prefix = uniquePrefix('nitro-e2e')

@@ -37,7 +37,7 @@ export interface NitroConfigLike {
 const OPTION_NAMES = new Set(['revalidationPath'])
 
 /** The directory of the built runtime files (dist/runtime/nitro/), next to the built module. */
-function runtimeDir(): string {
+export function runtimeDir(): string {
   return fileURLToPath(new URL('./runtime/nitro/', import.meta.url))
 }
 
@@ -57,11 +57,31 @@ export function checkModuleOptions(options: unknown): IsrCacheModuleOptions {
 }
 
 /** The entry file of a store package the app installed (for Nitro's dependency tracing), if it is. */
-function installed(name: string, rootDir: string): string | undefined {
+export function installed(name: string, rootDir: string): string | undefined {
   try {
     return createRequire(join(rootDir, 'package.json')).resolve(name)
   } catch {
     return undefined
+  }
+}
+
+/**
+ * `runtimeConfig.isrCache`: empty strings that Nitro fills from the environment at run time (nothing
+ * secret is written at build time), and what the plugin needs to know of the build.
+ */
+export function writeRuntimeConfig(config: { runtimeConfig?: Record<string, unknown> }, options: IsrCacheModuleOptions, nuxt: boolean, envPrefix: 'NUXT_' | 'NITRO_'): void {
+  config.runtimeConfig ??= {}
+  const existing = (config.runtimeConfig.isrCache ?? {}) as Record<string, unknown>
+  config.runtimeConfig.isrCache = {
+    store: '',
+    secret: '',
+    bypassToken: '',
+    prefix: '',
+    namespace: '',
+    ...existing,
+    revalidationPath: typeof options.revalidationPath === 'string' ? options.revalidationPath : '',
+    nuxtPayloads: nuxt,
+    envPrefix,
   }
 }
 
@@ -86,20 +106,7 @@ export function configureNitro(config: NitroConfigLike, input: unknown, { nuxt, 
     config.imports.presets ??= []
     config.imports.presets.push({ from: 'isr-cache/nitro', imports: ['useIsrCache', 'defineIsrEventHandler'] })
   }
-  config.runtimeConfig ??= {}
-  const existing = (config.runtimeConfig.isrCache ?? {}) as Record<string, unknown>
-  // Empty strings: Nitro fills them from the environment at run time; nothing secret is written here.
-  config.runtimeConfig.isrCache = {
-    store: '',
-    secret: '',
-    bypassToken: '',
-    prefix: '',
-    namespace: '',
-    ...existing,
-    revalidationPath: typeof options.revalidationPath === 'string' ? options.revalidationPath : '',
-    nuxtPayloads: nuxt,
-    envPrefix,
-  }
+  writeRuntimeConfig(config, options, nuxt, envPrefix)
   // One copy of isr-cache in the server bundle: the runtime files and the app's own imports of it.
   config.externals ??= {}
   config.externals.inline ??= []

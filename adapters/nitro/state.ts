@@ -67,3 +67,8 @@ export function useIsrCache(): IsrCache {
   }
   return cache
 }
+
+/** The revalidation endpoint's answer while no secret is set. */
+export function endpointOff(): Response {
+  return Response.json({ error: 'the revalidation endpoint is off: set NUXT_ISR_CACHE_SECRET (Nuxt), NITRO_ISR_CACHE_SECRET (Nitro) or ISR_CACHE_SECRET' }, { status: 404, headers: { 'cache-control': 'no-store' } })
+}

@@ -17,11 +17,12 @@ export interface ScenarioPage {
   version: string | undefined
 }
 
-export interface TwoInstances<Server> {
+/** `Page`: what the suite's `fetchPage` gives (a ScenarioPage, often with more: headers, body). */
+export interface TwoInstances<Server, Page extends ScenarioPage = ScenarioPage> {
   a: Server
   b: Server
   upstream: Upstream
-  fetchPage(server: Server, path: string): Promise<ScenarioPage>
+  fetchPage(server: Server, path: string): Promise<Page>
   /** A POST to the app's revalidation endpoint (`{ tags?, paths?, expire? }`). */
   purge(server: Server, body: unknown): Promise<Response>
   /** Bound for a write or purge on one instance to show on the other. */
@@ -29,13 +30,19 @@ export interface TwoInstances<Server> {
 }
 
 /** Polls until `check` returns a value, every 50 ms, for at most `propagationMs`. */
-const settle = <Server, T>(s: TwoInstances<Server>, check: () => Promise<T | undefined>) => waitFor(check, { timeoutMs: s.propagationMs, intervalMs: 50 })
+const settle = <Server, Page extends ScenarioPage, T>(s: TwoInstances<Server, Page>, check: () => Promise<T | undefined>) => waitFor(check, { timeoutMs: s.propagationMs, intervalMs: 50 })
 
 /**
  * MISS on A, HIT on A and B within the window, STALE on B after `revalidateSeconds` (the old render), then
  * HIT with the new content on both. `path` must have a time-based rule of `revalidateSeconds`.
+ * `checkHit`: the suite's own assertions on B's first HIT (A's render, read within the window).
  */
-export async function missHitStaleHit<Server>(s: TwoInstances<Server>, path: string, revalidateSeconds: number): Promise<ScenarioPage> {
+export async function missHitStaleHit<Server, Page extends ScenarioPage>(
+  s: TwoInstances<Server, Page>,
+  path: string,
+  revalidateSeconds: number,
+  checkHit?: (hitOnB: Page) => void,
+): Promise<Page> {
   s.upstream.setPosts({ version: 'v1', title: 'first' })
   const miss = await s.fetchPage(s.a, path)
   const renderedAt = Date.now()
@@ -45,6 +52,7 @@ export async function missHitStaleHit<Server>(s: TwoInstances<Server>, path: str
   expect(Date.now() - renderedAt, 'the HITs must come within the revalidate window').toBeLessThan(revalidateSeconds * 1000)
   expect([hitA.cache, hitA.id]).toEqual(['HIT', miss.id])
   expect([hitB.cache, hitB.id]).toEqual(['HIT', miss.id])
+  checkHit?.(hitB)
 
   s.upstream.setPosts({ version: 'v2', title: 'second' })
   await sleep(renderedAt + revalidateSeconds * 1000 + 100 - Date.now())
@@ -64,7 +72,7 @@ export async function missHitStaleHit<Server>(s: TwoInstances<Server>, path: str
  * is held at the upstream gate `gate`: every answer is the old render, served at once, and the cluster
  * renders it exactly once. `path` must be cached until purged (the purge makes it stale, no clock involved).
  */
-export async function stampedeRendersOnce<Server>(s: TwoInstances<Server>, path: string, gate: string): Promise<void> {
+export async function stampedeRendersOnce<Server, Page extends ScenarioPage>(s: TwoInstances<Server, Page>, path: string, gate: string): Promise<void> {
   s.upstream.setPosts({ version: 's1', title: 'stampede' })
   const first = await s.fetchPage(s.a, path)
   expect(first.cache).toBe('MISS')
@@ -93,4 +101,47 @@ export async function stampedeRendersOnce<Server>(s: TwoInstances<Server>, path:
   })
   expect(fresh.cache).toBe('HIT')
   expect(s.upstream.renders(path) - before).toBe(1)
+}
+
+/**
+ * The store stops while both instances serve (the suite's private `redis-server`, shared by A and B): every
+ * request still gets its page, a page cached before, and new pages rendered as they are asked for;
+ * `alsoWhileDown` adds the suite's own requests to each round. Once Redis is back, caching through the store
+ * resumes: a page rendered on A is a HIT on B. `base`: a path prefix the app caches (e.g. `/blog/<run>`).
+ */
+export async function servesThroughStoreOutage<Server, Page extends ScenarioPage>(
+  s: TwoInstances<Server, Page>,
+  redis: { stop(): Promise<void>; start(): Promise<void> },
+  base: string,
+  alsoWhileDown?: (server: Server, round: number) => Promise<void>,
+): Promise<void> {
+  const path = `${base}-down`
+  s.upstream.setPosts({ version: 'o1', title: 'outage' })
+  const first = await s.fetchPage(s.a, path)
+  expect([first.cache, first.version]).toEqual(['MISS', 'o1'])
+  await settle(s, async () => {
+    const page = await s.fetchPage(s.b, path)
+    return page.cache === 'HIT' || page.cache === 'STALE' ? true : undefined
+  })
+  await redis.stop()
+  for (let round = 0; round < 4; round++) {
+    for (const server of [s.a, s.b]) {
+      expect((await s.fetchPage(server, path)).status).toBe(200)
+      const fresh = await s.fetchPage(server, `${base}-down-${round}`)
+      expect([fresh.status, fresh.version]).toEqual([200, 'o1'])
+      await alsoWhileDown?.(server, round)
+    }
+  }
+  await redis.start()
+  let attempt = 0
+  await waitFor(async () => {
+    attempt += 1
+    const fresh = `${base}-back-${attempt}`
+    const onA = await s.fetchPage(s.a, fresh)
+    expect(onA.status).toBe(200)
+    await sleep(100) // let A's write land before B looks (a miss on B just renders: the loop tries again)
+    const onB = await s.fetchPage(s.b, fresh)
+    expect(onB.status).toBe(200)
+    return onB.cache === 'HIT' && onB.id === onA.id ? true : undefined
+  }, { timeoutMs: 30_000, intervalMs: 200 })
 }

@@ -5,28 +5,10 @@
  * from its page's entry. Returning nothing lets h3 go on (every other request, and our own renders).
  */
 import { getRouteRules } from 'nitropack/runtime'
-import { payloadPage, translateIsrRule, type TranslatedRule } from '../rules.js'
+import { translatedRule } from '../rule-cache.js'
+import { payloadPage } from '../rules.js'
 import { deliver, serveCached, serveFresh, servePayload, visitorRequest, type H3EventLike } from '../serve.js'
 import { INTERNAL_HEADER, isInternalRender, nitroState } from '../state.js'
-
-/** Translated rules by their `isr` value (objects from the route rules, numbers, true): few, and reused. */
-const translatedRules = new Map<unknown, TranslatedRule | undefined>()
-let warned = false
-
-function translated(isr: unknown): TranslatedRule | undefined {
-  if (translatedRules.has(isr)) return translatedRules.get(isr)
-  let result: TranslatedRule | undefined
-  try {
-    result = translateIsrRule(isr)
-  } catch (error) {
-    // The module checked the route rules at build time; a rule that still does not translate is not cached.
-    if (!warned) console.error(`[isr-cache] ${(error as Error).message}; the route is not cached`)
-    warned = true
-  }
-  if (translatedRules.size >= 1000) translatedRules.clear()
-  translatedRules.set(isr, result)
-  return result
-}
 
 async function isrCacheMiddleware(event: H3EventLike): Promise<Response | undefined> {
   const method = event.method
@@ -44,7 +26,7 @@ async function isrCacheMiddleware(event: H3EventLike): Promise<Response | undefi
   const page = nitroState().settings?.nuxtPayloads ? payloadPage(pathname) : undefined
   // A payload follows its page's rule: the page's entry answers it.
   const rules = page === undefined ? getRouteRules(event) : getRouteRules({ path: page, context: {} })
-  const rule = translated(rules.isr)
+  const rule = translatedRule(rules.isr)
   if (rule === undefined) return undefined
   if (page === undefined && serveFresh(event, rule)) return undefined
   const request = visitorRequest(event)

@@ -3,7 +3,7 @@
  * HTTP layer's `createRevalidationHandler` on the app's cache. Answers 404 while no secret is set.
  */
 import type { H3EventLike } from '../serve.js'
-import { nitroState } from '../state.js'
+import { endpointOff, nitroState } from '../state.js'
 
 /** Bodies are read up to just past the endpoint's own limit (64 KiB), which then answers 413. */
 const READ_LIMIT = 64 * 1024 + 1
@@ -25,9 +25,7 @@ async function bodyOf(event: H3EventLike): Promise<Uint8Array | undefined> {
 
 async function isrCacheRevalidate(event: H3EventLike): Promise<Response> {
   const revalidate = nitroState().revalidate
-  if (revalidate === undefined) {
-    return Response.json({ error: 'the revalidation endpoint is off: set NUXT_ISR_CACHE_SECRET (Nuxt), NITRO_ISR_CACHE_SECRET (Nitro) or ISR_CACHE_SECRET' }, { status: 404, headers: { 'cache-control': 'no-store' } })
-  }
+  if (revalidate === undefined) return endpointOff()
   const host = event.headers.get('host') ?? 'localhost'
   let url: URL
   try {
