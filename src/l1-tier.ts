@@ -23,6 +23,11 @@ export class L1Tier {
   readonly #slots: ByteLru<L1Slot>
   /** How long an entry is served before being re-checked: bounds what a lost feed message costs. */
   readonly maxAgeMs: number
+  /**
+   * Bumped whenever entries are dropped (another instance's write or delete, a resync): a store read that
+   * started before must not refill L1 with what it read, which may be what was just dropped.
+   */
+  generation = 0
 
   constructor(maxBytes: number, maxAgeMs: number) {
     this.#slots = new ByteLru<L1Slot>(maxBytes)
@@ -44,10 +49,12 @@ export class L1Tier {
   }
 
   forget(key: string): void {
+    this.generation += 1
     this.#slots.delete(key)
   }
 
   clear(): void {
+    this.generation += 1
     this.#slots.clear()
   }
 }

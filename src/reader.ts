@@ -13,6 +13,7 @@ import type { L1Slot, L1Tier } from './l1-tier.js'
 import type { Settings } from './settings.js'
 import type { ReadResult } from './stores/driver.js'
 import { isSkipped, type StoreStack } from './store-stack.js'
+import type { Announcer } from './purge-acks.js'
 import type { TagRecords } from './tag-records.js'
 import type { Telemetry } from './telemetry.js'
 import type { CacheResult } from './types.js'
@@ -37,8 +38,19 @@ export class Reader {
   readonly #landing: ReadonlyMap<string, Held>
   /** Where counters, events and handled errors go. */
   readonly #telemetry: Telemetry
+  /** Asked before serving from L1: resyncs first if this instance may have missed another's purge or delete. */
+  readonly #sync: Pick<Announcer, 'vouch'>
 
-  constructor(settings: Settings, store: StoreStack, l1: L1Tier | undefined, tags: TagRecords, eviction: Eviction, landing: ReadonlyMap<string, Held>, telemetry: Telemetry) {
+  constructor(
+    settings: Settings,
+    store: StoreStack,
+    l1: L1Tier | undefined,
+    tags: TagRecords,
+    eviction: Eviction,
+    landing: ReadonlyMap<string, Held>,
+    telemetry: Telemetry,
+    sync: Pick<Announcer, 'vouch'>,
+  ) {
     this.#settings = settings
     this.#store = store
     this.#l1 = l1
@@ -46,6 +58,7 @@ export class Reader {
     this.#eviction = eviction
     this.#landing = landing
     this.#telemetry = telemetry
+    this.#sync = sync
   }
 
   /** Whether regenerated entries are landing: while none is, `get` may take the hit paths below. */
@@ -71,6 +84,7 @@ export class Reader {
    * no store. Undefined when the slow path must answer.
    */
   l1Get<T>(key: string): { result: CacheResult<T> | undefined } | undefined {
+    this.#sync.vouch()
     const cached = this.#l1!.get(key)
     if (cached === undefined) return undefined
     const at = this.#settings.now()
@@ -107,6 +121,7 @@ export class Reader {
       return entry === undefined ? undefined : this.judge(withAllTags(entry), at, extraTags)
     }
     const k = this.#store.storeKey(key)
+    this.#sync.vouch()
     const cached = this.#l1?.get(key)
     if (cached !== undefined && at - cached.checkedAt < this.#l1!.maxAgeMs) {
       this.#telemetry.stats.l1Hits += 1
@@ -133,6 +148,7 @@ export class Reader {
   /** Reads the store (sliding the eviction time when due), decodes unless L1 holds these very bytes, refills L1. */
   async #readThrough(key: string, k: string, at: number, cached: L1Slot | undefined, extraTags?: readonly string[]): Promise<Lookup> {
     const previous = cached?.held
+    const generation = this.#l1?.generation
     let read: ReadResult
     try {
       read = await this.#store.driver.read(k, this.#eviction.touchPolicy(k, at))
@@ -160,7 +176,8 @@ export class Reader {
         return undefined
       }
     }
-    if ('bytes' in read) this.#l1?.remember(key, held, at, read.bytes)
+    // Entries dropped while this read was under way (another instance's delete, a resync) are not refilled.
+    if ('bytes' in read && this.#l1?.generation === generation) this.#l1?.remember(key, held, at, read.bytes)
     return this.judge(held, at, extraTags)
   }
 
