@@ -15,8 +15,8 @@ export interface Announcer {
   publish(change: Change): void
   /** Purges and deletes: resolves once the other live instances applied the change, or at the bound. */
   announce(change: Change): Promise<PurgeResult> | PurgeResult
-  /** Before serving from what this instance holds: resyncs first if a change may have been missed. */
-  vouch(): void
+  /** Before serving from what this instance holds: a promise to wait for first if a change may be unapplied. */
+  vouch(): Promise<void> | undefined
 }
 
 /** One publication waiting for its acknowledgements. */

@@ -84,7 +84,7 @@ export class Reader {
    * no store. Undefined when the slow path must answer.
    */
   l1Get<T>(key: string): { result: CacheResult<T> | undefined } | undefined {
-    this.#sync.vouch()
+    if (this.#sync.vouch() !== undefined) return undefined
     const cached = this.#l1!.get(key)
     if (cached === undefined) return undefined
     const at = this.#settings.now()
@@ -121,7 +121,8 @@ export class Reader {
       return entry === undefined ? undefined : this.judge(withAllTags(entry), at, extraTags)
     }
     const k = this.#store.storeKey(key)
-    this.#sync.vouch()
+    const unvouched = this.#sync.vouch()
+    if (unvouched !== undefined) return unvouched.then(() => this.lookup(key, extraTags))
     const cached = this.#l1?.get(key)
     if (cached !== undefined && at - cached.checkedAt < this.#l1!.maxAgeMs) {
       this.#telemetry.stats.l1Hits += 1

@@ -1,50 +1,58 @@
 /**
  * Noticing that this process stood still (issue 15): an instance that was frozen (SIGSTOP, a VM pause, a
- * very long synchronous task) may have missed acknowledging a purge, whose publisher then returned after
- * `purgeAckTimeout` without it. Such an instance must not serve from its L1 or cached tag records when it
- * resumes, before it has read the purge message that waits in its socket. A cheap unref'd interval timer
- * records when the event loop last ran timers; the timer itself, and every lookup that would serve from
- * what this instance holds, resync first if that was longer ago than `boundMs` (half of purgeAckTimeout).
- * Why both checks, and why half is enough: docs/concepts/tiers-and-bus.md, "The guarantee".
+ * long synchronous task) may not have acknowledged a purge, whose publisher then returned after
+ * `purgeAckTimeout` without it. The purge message is waiting in this instance's socket; it must be applied
+ * before anything is served from L1 or cached tag records. A cheap unref'd interval timer records when
+ * the event loop last ran timers. When that was longer ago than `boundMs` (half of purgeAckTimeout),
+ * seen by the timer itself or by a lookup, lookups until the end of the current poll phase wait for a
+ * `setImmediate` first: by then this phase has read every socket that was readable, the feed's included,
+ * and applied what was waiting. Nothing is dropped, so a busy loop that only looks stalled costs a little
+ * latency, never the L1. Why half is enough: docs/concepts/tiers-and-bus.md, "The guarantee".
  */
 export class StallGuard {
   /**
-   * performance.now() when timers last ran, or when a stall was last handled. Lookups only read it: were
+   * performance.now() when timers last ran, or when a stall was last noticed. Lookups only read it: were
    * they to move it, a loop busy serving lookups (and nothing else) would never look stalled.
    */
   #lastTick = performance.now()
+  /** While a stall is being caught up with: resolves in the check phase, after the feed's socket was read. */
+  #catchingUp: Promise<void> | undefined
   readonly #boundMs: number
-  readonly #onStall: () => void
   readonly #timer: NodeJS.Timeout
 
-  constructor(boundMs: number, onStall: () => void) {
+  constructor(boundMs: number) {
     this.#boundMs = boundMs
-    this.#onStall = onStall
     // Several ticks per bound, so that a loop that merely runs late now and then does not look stalled.
     this.#timer = setInterval(() => this.#tick(), Math.max(1, boundMs / 4))
     this.#timer.unref()
   }
 
-  /** Before serving from what this instance holds: resyncs if timers have not run for longer than the bound. */
-  check(): void {
+  /**
+   * Before serving from what this instance holds: undefined if that is safe now, else a promise to wait
+   * for first (timers have not run for longer than the bound).
+   */
+  check(): Promise<void> | undefined {
+    if (this.#catchingUp !== undefined) return this.#catchingUp
     const now = performance.now()
-    if (now - this.#lastTick > this.#boundMs) this.#stalled(now)
+    return now - this.#lastTick > this.#boundMs ? this.#stalled(now) : undefined
   }
 
-  /** The timer: resyncs if it runs late by more than the bound (timers may run before the missed message). */
+  /** The timer: late by more than the bound means stalled (timers may run before the waiting message). */
   #tick(): void {
     const now = performance.now()
-    if (now - this.#lastTick > this.#boundMs) this.#stalled(now)
+    if (now - this.#lastTick > this.#boundMs) void this.#stalled(now)
     else this.#lastTick = now
   }
 
-  /**
-   * Everything cached from before now is dropped; what is read from the store from now on postdates any
-   * purge whose message is still waiting, so one resync per stall is enough.
-   */
-  #stalled(now: number): void {
+  #stalled(now: number): Promise<void> {
     this.#lastTick = now
-    this.#onStall()
+    this.#catchingUp ??= new Promise<void>((resolve) =>
+      setImmediate(() => {
+        this.#catchingUp = undefined
+        resolve()
+      }),
+    )
+    return this.#catchingUp
   }
 
   close(): void {

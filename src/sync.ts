@@ -5,7 +5,7 @@
  * a possible loss of messages drops everything held locally. Messages are at most once: the L1 and
  * tag-record re-check bounds cover what is lost. Purges and deletes are announced and confirmed (`announce`):
  * they resolve once every live instance applied them, or after `purgeAckTimeout`; an instance that may have
- * missed one (its event loop stood still) resyncs before serving (stall-guard.ts). The guarantee, per store:
+ * missed one (its event loop stood still) catches up before serving (stall-guard.ts). The guarantee, per store:
  * docs/concepts/tiers-and-bus.md.
  */
 import { busFeed, type IsrCacheBus } from './bus.js'
@@ -60,12 +60,13 @@ export class InstanceSync implements Announcer {
   }
 
   /**
-   * Before serving from L1 or cached tag records: resyncs first if this instance may have missed a change
-   * that another instance's purge or delete has already returned for.
+   * Before serving from L1 or cached tag records: undefined when that is safe now, else a promise to wait
+   * for first, because this instance may not have applied a change that another instance's purge or delete
+   * has already returned for. (SQLite's feed resyncs here at once instead.)
    */
-  vouch(): void {
-    this.#stallGuard?.check()
+  vouch(): Promise<void> | undefined {
     this.#feed?.vouch?.()
+    return this.#stallGuard?.check()
   }
 
   /** Subscribes to the other instances' changes. Called once, when the parts it updates exist. */
@@ -96,7 +97,7 @@ export class InstanceSync implements Announcer {
     })
     // Half the bound: see "The guarantee" in docs/concepts/tiers-and-bus.md for why that is enough.
     // (A feed that vouches, SQLite's, asks the store itself and needs no guard.)
-    if (this.#feed.publishAcknowledged !== undefined && this.#feed.vouch === undefined) this.#stallGuard = new StallGuard(ackTimeoutMs / 2, resync)
+    if (this.#feed.publishAcknowledged !== undefined && this.#feed.vouch === undefined) this.#stallGuard = new StallGuard(ackTimeoutMs / 2)
   }
 
   async close(): Promise<void> {

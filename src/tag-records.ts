@@ -36,7 +36,7 @@ export class TagRecords {
   recordsSync(tags: readonly string[], at: number): Array<TagRecord | undefined> | undefined {
     const memory = this.#store.memory
     if (memory !== undefined) return memory.readTagsSync(tags)
-    this.#feed.vouch()
+    if (this.#feed.vouch() !== undefined) return undefined
     const records: Array<TagRecord | undefined> = []
     for (const tag of tags) {
       const cached = this.#cache.get(tag)
@@ -48,7 +48,7 @@ export class TagRecords {
 
   /** Tag records, from the local cache while younger than tagCacheTtl, else from the store in one call. */
   async records(tags: readonly string[], at: number): Promise<Array<TagRecord | undefined>> {
-    if (this.#store.memory === undefined) this.#feed.vouch()
+    if (this.#store.memory === undefined) await this.#feed.vouch()
     const missing: string[] = []
     for (const tag of tags) {
       const cached = this.#cache.get(tag)
