@@ -44,7 +44,10 @@ export function ackedFeed(instanceId: string, transport: AckTransport, handlers:
     () => (listening = true),
     () => {},
   )
-  const fail = (error: unknown): void => handlers.error(error)
+  // A publish or acknowledgement still in flight when the cache closes fails with the connection: not news.
+  const fail = (error: unknown): void => {
+    if (!closed) handlers.error(error)
+  }
 
   async function publishAcknowledged(change: Change, timeoutMs: number): Promise<PurgeResult> {
     if (closed) return { acknowledged: 0, live: undefined, complete: false }

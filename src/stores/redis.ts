@@ -353,7 +353,9 @@ export class RedisDriver implements Driver {
       .connect()
       .then(() => Promise.all([subscriber.subscribe(channel, acked.onChange), subscriber.subscribe(ackChannel(channel, instanceId), acked.onAck)]))
       .then(() => (subscribed = true))
-      .catch((error: unknown) => handlers.error(error))
+      .catch((error: unknown) => {
+        if (!closed) handlers.error(error) // closing while it was connecting is not news
+      })
     const acked = ackedFeed(
       instanceId,
       {
