@@ -132,7 +132,7 @@ function assemble(options: IsrCacheOptions): Engine {
   const reader = new Reader(settings, store, l1, tags, eviction, writes.landing, telemetry, sync)
   const leases = new Leases(settings, store, reader, l1, waiters, telemetry)
   const regenerations = new Regenerations(settings, store, leases, writes, telemetry)
-  sync.open(store, options.bus, instanceId, { l1, tags, waiters, telemetry }, settings.purgeAckTimeoutMs)
+  sync.open(store, options.bus, instanceId, { l1, tags, waiters, telemetry }, { timeoutMs: settings.purgeAckTimeoutMs, now: settings.now })
   return { settings, telemetry, store, l1, tags, reader, writes, leases, regenerations, sync }
 }
 

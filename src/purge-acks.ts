@@ -16,7 +16,7 @@ export interface Announcer {
   /** Purges and deletes: resolves once the other live instances applied the change, or at the bound. */
   announce(change: Change): Promise<PurgeResult> | PurgeResult
   /** Before serving from what this instance holds: a promise to wait for first if a change may be unapplied. */
-  vouch(): Promise<void> | undefined
+  vouch(at?: number): Promise<void> | undefined
 }
 
 /** One publication waiting for its acknowledgements. */

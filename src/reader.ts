@@ -84,10 +84,10 @@ export class Reader {
    * no store. Undefined when the slow path must answer.
    */
   l1Get<T>(key: string): { result: CacheResult<T> | undefined } | undefined {
-    if (this.#sync.vouch() !== undefined) return undefined
     const cached = this.#l1!.get(key)
     if (cached === undefined) return undefined
     const at = this.#settings.now()
+    if (this.#sync.vouch(at) !== undefined) return undefined
     if (at - cached.checkedAt >= this.#l1!.maxAgeMs) return undefined
     const held = cached.held
     const records = held.allTags.length === 0 ? NO_RECORDS : this.#tags.recordsSync(held.allTags, at)
@@ -112,7 +112,10 @@ export class Reader {
    * promise where the tag records are at hand), else the store.
    */
   lookup(key: string, extraTags?: readonly string[]): Lookup | Promise<Lookup> {
+    // Before anything held locally (L1, cached tag records, a landing entry's records) is trusted.
     const at = this.#settings.now()
+    const unvouched = this.#sync.vouch(at)
+    if (unvouched !== undefined) return unvouched.then(() => this.lookup(key, extraTags))
     const landed = this.#landing.get(key)
     if (landed !== undefined) return this.judge(landed, at, extraTags)
     const memory = this.#store.memory
@@ -121,8 +124,6 @@ export class Reader {
       return entry === undefined ? undefined : this.judge(withAllTags(entry), at, extraTags)
     }
     const k = this.#store.storeKey(key)
-    const unvouched = this.#sync.vouch()
-    if (unvouched !== undefined) return unvouched.then(() => this.lookup(key, extraTags))
     const cached = this.#l1?.get(key)
     if (cached !== undefined && at - cached.checkedAt < this.#l1!.maxAgeMs) {
       this.#telemetry.stats.l1Hits += 1
@@ -185,6 +186,7 @@ export class Reader {
   /** The store's entry for a key if it is fresh now (L1 bypassed, no touch), else undefined. Store errors: undefined. */
   async freshInStore(key: string, k: string): Promise<Held | undefined> {
     try {
+      await this.#sync.vouch() // judge() below may use cached tag records
       const at = this.#settings.now()
       const read = await this.#store.driver.read(k, { until: at + this.#settings.evictMs, due: false, now: at })
       if (read === undefined) return undefined

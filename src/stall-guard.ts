@@ -11,10 +11,12 @@
  */
 export class StallGuard {
   /**
-   * performance.now() when timers last ran, or when a stall was last noticed. Lookups only read it: were
-   * they to move it, a loop busy serving lookups (and nothing else) would never look stalled.
+   * Date.now() when timers last ran, or when a stall was last noticed. Lookups only read it: were they to
+   * move it, a loop busy serving lookups (and nothing else) would never look stalled. The wall clock, not
+   * a monotonic one, because a lookup has read it already (a clock read costs as much as an L1 hit's whole
+   * bookkeeping): a step forward costs one needless wait; a step back blinds the guard for one tick.
    */
-  #lastTick = performance.now()
+  #lastTick = Date.now()
   /** While a stall is being caught up with: resolves in the check phase, after the feed's socket was read. */
   #catchingUp: Promise<void> | undefined
   readonly #boundMs: number
@@ -28,18 +30,17 @@ export class StallGuard {
   }
 
   /**
-   * Before serving from what this instance holds: undefined if that is safe now, else a promise to wait
-   * for first (timers have not run for longer than the bound).
+   * Before serving from what this instance holds, at `now` (Date.now()): undefined if that is safe now,
+   * else a promise to wait for first (timers have not run for longer than the bound).
    */
-  check(): Promise<void> | undefined {
+  check(now: number): Promise<void> | undefined {
     if (this.#catchingUp !== undefined) return this.#catchingUp
-    const now = performance.now()
     return now - this.#lastTick > this.#boundMs ? this.#stalled(now) : undefined
   }
 
   /** The timer: late by more than the bound means stalled (timers may run before the waiting message). */
   #tick(): void {
-    const now = performance.now()
+    const now = Date.now()
     if (now - this.#lastTick > this.#boundMs) void this.#stalled(now)
     else this.#lastTick = now
   }

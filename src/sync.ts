@@ -39,8 +39,10 @@ export class InstanceSync implements Announcer {
   #alone = false
   /** How long `announce` waits for acknowledgements, in ms (`purgeAckTimeout`). */
   #ackTimeoutMs = 0
-  /** Resyncs this instance after its event loop stood still (only on a feed with acknowledgements). */
+  /** Lets lookups catch up after the event loop stood still (only on a feed with acknowledgements). */
   #stallGuard: StallGuard | undefined
+  /** Whether the cache's clock is Date.now, so that a lookup's own reading of it can be reused. */
+  #clockIsDateNow = false
 
   /** Tells the other instances about a change made here (nothing without a feed). Fire and forget. */
   publish(change: Change): void {
@@ -60,17 +62,22 @@ export class InstanceSync implements Announcer {
   }
 
   /**
-   * Before serving from L1 or cached tag records: undefined when that is safe now, else a promise to wait
+   * Before serving from L1 or cached tag records (`at`: the lookup's reading of the cache's clock, reused
+   * when that clock is Date.now): undefined when that is safe now, else a promise to wait
    * for first, because this instance may not have applied a change that another instance's purge or delete
    * has already returned for. (SQLite's feed resyncs here at once instead.)
    */
-  vouch(): Promise<void> | undefined {
+  vouch(at?: number): Promise<void> | undefined {
     this.#feed?.vouch?.()
-    return this.#stallGuard?.check()
+    const guard = this.#stallGuard
+    if (guard === undefined) return undefined
+    return guard.check(at !== undefined && this.#clockIsDateNow ? at : Date.now())
   }
 
   /** Subscribes to the other instances' changes. Called once, when the parts it updates exist. */
-  open(store: StoreStack, bus: IsrCacheBus | undefined, instanceId: string, parts: SyncedParts, ackTimeoutMs: number): void {
+  open(store: StoreStack, bus: IsrCacheBus | undefined, instanceId: string, parts: SyncedParts, ack: { timeoutMs: number; now: () => number }): void {
+    const ackTimeoutMs = ack.timeoutMs
+    this.#clockIsDateNow = ack.now === Date.now
     const { driver, memory, namespacePrefix } = store
     const watch = bus !== undefined ? (id: string, handlers: Parameters<typeof busFeed>[2]) => busFeed(bus, id, handlers) : driver.watch?.bind(driver)
     this.#alone = memory !== undefined

@@ -36,7 +36,7 @@ export class TagRecords {
   recordsSync(tags: readonly string[], at: number): Array<TagRecord | undefined> | undefined {
     const memory = this.#store.memory
     if (memory !== undefined) return memory.readTagsSync(tags)
-    if (this.#feed.vouch() !== undefined) return undefined
+    // (The Reader vouched for what this instance holds before it got here: see Reader.lookup and l1Get.)
     const records: Array<TagRecord | undefined> = []
     for (const tag of tags) {
       const cached = this.#cache.get(tag)
