@@ -84,10 +84,11 @@ export class Reader {
    * no store. Undefined when the slow path must answer.
    */
   l1Get<T>(key: string): { result: CacheResult<T> | undefined } | undefined {
+    const at = this.#settings.now()
+    // First: vouching may drop L1 (SQLite, when another process committed).
+    if (this.#sync.vouch(at) !== undefined) return undefined
     const cached = this.#l1!.get(key)
     if (cached === undefined) return undefined
-    const at = this.#settings.now()
-    if (this.#sync.vouch(at) !== undefined) return undefined
     if (at - cached.checkedAt >= this.#l1!.maxAgeMs) return undefined
     const held = cached.held
     const records = held.allTags.length === 0 ? NO_RECORDS : this.#tags.recordsSync(held.allTags, at)
