@@ -151,15 +151,18 @@ export class Reader {
   /** Reads the store (sliding the eviction time when due), decodes unless L1 holds these very bytes, refills L1. */
   async #readThrough(key: string, k: string, at: number, cached: L1Slot | undefined, extraTags?: readonly string[]): Promise<Lookup> {
     const previous = cached?.held
-    const generation = this.#l1?.generation
+    const underWay = this.#l1?.readStarted(key)
     let read: ReadResult
     try {
       read = await this.#store.driver.read(k, this.#eviction.touchPolicy(k, at))
     } catch (error) {
+      if (underWay !== undefined) this.#l1!.readDone(key, underWay)
       if (!isSkipped(error)) this.#telemetry.report(this.#store.error(error, 'E_STORE_READ', `reading "${key}" failed; served as a miss`, key))
       // Fail open: the store cannot say; what this instance holds is still the best answer.
       return previous === undefined ? undefined : this.judge(previous, at, extraTags)
     }
+    // Entries dropped while this read was under way (another instance's delete, a resync) are not refilled.
+    const keep = underWay === undefined || this.#l1!.readDone(key, underWay)
     if (read === undefined) {
       this.#l1?.forget(key)
       return undefined
@@ -179,8 +182,7 @@ export class Reader {
         return undefined
       }
     }
-    // Entries dropped while this read was under way (another instance's delete, a resync) are not refilled.
-    if ('bytes' in read && this.#l1?.generation === generation) this.#l1?.remember(key, held, at, read.bytes)
+    if ('bytes' in read && keep) this.#l1?.remember(key, held, at, read.bytes)
     return this.judge(held, at, extraTags)
   }
 

@@ -31,6 +31,7 @@ export interface SyncedParts {
 const ALONE: PurgeResult = { acknowledged: 0, live: 0, complete: true }
 /** A shared store without any feed (a keyv store without a `bus`): the others notice within their bounds. */
 const UNCONFIRMED: PurgeResult = { acknowledged: 0, live: undefined, complete: false }
+// (Both are copied before they reach a caller, who may change what it is given.)
 
 export class InstanceSync implements Announcer {
   /** The open feed; undefined for the memory store (one instance) and for a store without a feed or bus. */
@@ -55,10 +56,10 @@ export class InstanceSync implements Announcer {
    */
   announce(change: Change): Promise<PurgeResult> | PurgeResult {
     const feed = this.#feed
-    if (feed === undefined) return this.#alone ? ALONE : UNCONFIRMED
+    if (feed === undefined) return { ...(this.#alone ? ALONE : UNCONFIRMED) }
     if (feed.publishAcknowledged !== undefined) return feed.publishAcknowledged(change, this.#ackTimeoutMs)
     feed.publish(change)
-    return UNCONFIRMED
+    return { ...UNCONFIRMED }
   }
 
   /**
@@ -90,8 +91,9 @@ export class InstanceSync implements Announcer {
     }
     this.#feed = watch(instanceId, {
       change(change) {
-        if (change.type === 'written') {
-          if (change.key.startsWith(namespacePrefix)) l1?.forget(change.key.slice(namespacePrefix.length))
+        if (change.type === 'written' || change.type === 'deleted') {
+          // A delete also stops a read under way from refilling L1 with the deleted entry.
+          if (change.key.startsWith(namespacePrefix)) l1?.forget(change.key.slice(namespacePrefix.length), change.type === 'deleted')
           waiters.wake(change.key)
         } else {
           tags.forget(change.tags)

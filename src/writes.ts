@@ -102,7 +102,7 @@ export class Writes {
    */
   async delete(key: string): Promise<PurgeResult> {
     const k = this.#store.storeKey(key)
-    this.#l1?.forget(key)
+    this.#l1?.forget(key, true)
     try {
       await this.#store.driver.delete(k)
     } catch (error) {
@@ -110,7 +110,7 @@ export class Writes {
       this.#telemetry.report(failure)
       throw failure
     }
-    const confirmed = await this.#feed.announce({ type: 'written', key: k })
+    const confirmed = await this.#feed.announce({ type: 'deleted', key: k })
     this.#telemetry.emit({ type: 'delete', key, ...confirmed })
     return confirmed
   }

@@ -117,7 +117,7 @@ describe('the acknowledged wire format', () => {
     fc.assert(
       fc.property(
         fc.string({ minLength: 1 }).filter((s) => !s.includes('\n')),
-        fc.oneof(fc.record({ type: fc.constant('written' as const), key: fc.string() }), fc.record({ type: fc.constant('purged' as const), tags: fc.array(fc.string()) })),
+        fc.oneof(fc.record({ type: fc.constantFrom('written' as const, 'deleted' as const), key: fc.string() }), fc.record({ type: fc.constant('purged' as const), tags: fc.array(fc.string()) })),
         fc.option(fc.integer({ min: 1, max: 1e12 }).map(String), { nil: undefined }),
         (from, change, ackId) => {
           expect(decodeMessage(encodeChange(from, change, ackId))).toEqual({ from, change, ackId })

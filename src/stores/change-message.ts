@@ -3,10 +3,11 @@
  * the Redis driver, a user's own pub/sub through the `bus` option, see ../bus.ts). It lives here, beside
  * the `Change` type it encodes, so that drivers and the bus adapter both import it downward.
  *
- *   "<instance id>\nw\n<store key>"          an entry was written or deleted
+ *   "<instance id>\nw\n<store key>"          an entry was written
  *   "<instance id>\np\n<JSON tag list>"      tags were purged
- *   "<instance id>\nW<ack id>\n<store key>"  the same, and the sender waits for an acknowledgement
- *   "<instance id>\nP<ack id>\n<JSON tags>"  (see ../purge-acks.ts); an older receiver finds these
+ *   "<instance id>\nd\n<store key>"          an entry was deleted
+ *   "<instance id>\nD<ack id>\n<store key>"  the same (or W, P), and the sender waits for an acknowledgement
+ *   "<instance id>\nP<ack id>\n<JSON tags>"  (see ../purge-acks.ts); an older receiver finds d, D and P
  *                                            garbled, and so resyncs: still safe
  *
  * An acknowledgement goes to the sender's own ack channel: "<receiver's instance id>\n<ack id>".
@@ -21,11 +22,12 @@ export interface ChangeMessage {
   ackId: string | undefined
 }
 
+/** The kind letter of each change: lower case when nobody waits for an acknowledgement. */
+const KINDS = { written: 'w', deleted: 'd', purged: 'p' } as const
+
 export function encodeChange(instanceId: string, change: Change, ackId?: string): string {
-  const acked = ackId !== undefined
-  return change.type === 'written'
-    ? `${instanceId}\n${acked ? `W${ackId}` : 'w'}\n${change.key}`
-    : `${instanceId}\n${acked ? `P${ackId}` : 'p'}\n${JSON.stringify(change.tags)}`
+  const kind = ackId === undefined ? KINDS[change.type] : `${KINDS[change.type].toUpperCase()}${ackId}`
+  return `${instanceId}\n${kind}\n${change.type === 'purged' ? JSON.stringify(change.tags) : change.key}`
 }
 
 /** Decodes any message, this instance's own included; 'garbled' for anything unreadable. */
@@ -39,6 +41,7 @@ export function decodeMessage(message: string): ChangeMessage | 'garbled' {
   const ackId = kind.length > 1 ? kind.slice(1) : undefined
   if (ackId !== undefined && !/^\d{1,15}$/.test(ackId)) return 'garbled'
   if (kind === 'w' || kind[0] === 'W') return { from, change: { type: 'written', key: payload }, ackId }
+  if (kind === 'd' || kind[0] === 'D') return { from, change: { type: 'deleted', key: payload }, ackId }
   if (kind === 'p' || kind[0] === 'P') {
     try {
       const tags = JSON.parse(payload) as unknown

@@ -94,7 +94,7 @@ export interface PurgeResult {
 }
 
 /** What another instance changed. */
-export type Change = { type: 'written'; key: string } | { type: 'purged'; tags: string[] }
+export type Change = { type: 'written'; key: string } | { type: 'deleted'; key: string } | { type: 'purged'; tags: string[] }
 
 export interface ChangeHandlers {
   /** Another instance wrote or deleted `key`, or purged `tags`. */
