@@ -9,7 +9,7 @@
 //             counterUrl: a Redis for the regenerate function's INCR counter.
 //   set       { name, key, value, options }          -> boolean
 //   get       { name, key }                          -> status ('hit' | 'stale' | 'miss')
-//   purge     { name, tags }                         t0 = clock(); await revalidateTag(tags) -> { t0, t1 }
+//   purge     { name, tags }                         t0 = clock(); await revalidateTag(tags) -> { t0, t1, result }
 //   watch     { name, control?, key, timeoutMs }     reads `key` (main cache and control cache), sends event
 //             'armed' with both statuses, then polls `get` (setImmediate between polls) until the status is
 //             no longer 'hit'; then reads the control cache once more.
@@ -81,8 +81,8 @@ const ops = {
   async purge({ name, tags }) {
     const { cache } = slot(name)
     const t0 = clock()
-    await cache.revalidateTag(tags)
-    return { t0, t1: clock() }
+    const result = await cache.revalidateTag(tags)
+    return { t0, t1: clock(), result }
   },
 
   async watch({ id, name, control, key, timeoutMs = 2000 }) {

@@ -469,6 +469,44 @@ async function benchPurgePropagation(purger, observer) {
   return { p50: pct(50), p99: pct(99), max: sorted.at(-1), min: sorted[0], rounds: ROUNDS, timedOut, controlHits, polls, l1Polls, skew }
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// 6b. Acknowledged purges: revalidateTag's own latency with 4 live instances, and stale reads right after it
+// ---------------------------------------------------------------------------------------------------------
+async function benchPurgeAcks(group) {
+  const ROUNDS = 1000
+  const WARMUP = 30
+  const prefix = `${PREFIX}-acks`
+  // Default options on every instance: L1 on, tag records cached for 1 s. Only the acknowledged feed can make
+  // a read right after the purge see it.
+  await Promise.all(group.map((worker) => worker.call('init', { name: 'acks', options: { store: REDIS_URL, prefix } })))
+  await sleep(100) // the subscriber connections are opened in the background at creation
+  const callMs = []
+  let stale = 0
+  let incomplete = 0
+  let reads = 0
+  for (let r = -WARMUP; r < ROUNDS; r++) {
+    const i = r + WARMUP
+    const purger = group[i % group.length]
+    const others = group.filter((worker) => worker !== purger)
+    const key = `/acks/page-${i}`
+    const tag = `acks-tag-${i}`
+    if (!(await purger.call('set', { name: 'acks', key, value: { i }, options: { tags: [tag] } }))) throw new Error(`acks: set of ${key} was not stored`)
+    const warm = await Promise.all(others.map((worker) => worker.call('get', { name: 'acks', key })))
+    if (warm.some((status) => status !== 'hit')) throw new Error(`acks: every other instance must hold a fresh ${key} before the purge; got ${warm.join(',')}`)
+    const { t0, t1, result } = await purger.call('purge', { name: 'acks', tags: [tag] })
+    // Told over IPC the moment revalidateTag resolved: each other instance reads once.
+    const after = await Promise.all(others.map((worker) => worker.call('get', { name: 'acks', key })))
+    if (r < 0) continue
+    callMs.push(t1 - t0)
+    reads += after.length
+    stale += after.filter((status) => status !== 'miss').length
+    if (!result?.complete) incomplete += 1
+  }
+  const sorted = [...callMs].sort((a, b) => a - b)
+  const pct = (p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]
+  return { p50: pct(50), p99: pct(99), max: sorted.at(-1), rounds: ROUNDS, reads, stale, incomplete, instances: group.length }
+}
+
 /** Observer clock minus purger clock (ms), each estimated against this process; 0 on one machine, in theory. */
 async function clockSkew(a, b) {
   const estimate = async (worker) => {
@@ -825,6 +863,15 @@ async function main() {
     infoRow(`  info: control (same settings, no bus) still 'hit' after the purge`, 'rounds', prop.controlHits)
     const propagationErrors = [...(await workerErrors('bus')), ...(await workerErrors('control'))]
 
+    log('6b/8 acknowledged purges on 4 processes (1000 purges, a read on each other process right after each)…')
+    const acks = await benchPurgeAcks(group)
+    log(`  ${acks.stale} stale of ${acks.reads} reads; ${acks.incomplete} purges not acknowledged by every live instance`)
+    valueRow(`purgeCallP99Ms (revalidateTag's own latency, ${acks.instances} live instances, ${acks.rounds} purges)`, 'ms', acks.p99, '<= 5', (v) => v <= 5)
+    infoRow('  info: purge call p50', 'ms', acks.p50)
+    infoRow('  info: purge call max', 'ms', acks.max)
+    valueRow(`staleReadsAfterPurge (reads on the ${acks.instances - 1} others right after revalidateTag resolved)`, 'reads', acks.stale, '== 0', (v) => v === 0)
+    propagationErrors.push(...(await workerErrors('acks')))
+
     log('7/8 cluster stampede: 4 processes × 250 concurrent getOrSet…')
     const cluster = await benchClusterStampede(group, text)
     log(`  stale: statuses ${JSON.stringify(cluster.stale.statuses)}, rejected ${cluster.stale.rejected}, each process reads afterwards: ${cluster.stale.after.join(',')}`)
@@ -876,6 +923,8 @@ async function main() {
       encodedSizeVsRaw: Number((size.redisBytes / size.rawBytes).toFixed(4)),
       memoryHitVsLru: Number(mem.ratio.toFixed(3)),
       purgePropagationP99Ms: Number(prop.p99.toFixed(2)),
+      purgeCallP99Ms: Number(acks.p99.toFixed(2)),
+      staleReadsAfterPurge: acks.stale,
       clusterStampedeRegenerations: cluster.stale.regenerations,
       redisOutageErrors: outage === undefined ? null : outage.rejected,
     }

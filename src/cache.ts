@@ -22,6 +22,7 @@ import { L1Tier } from './l1-tier.js'
 import { Leases, Waiters } from './leases.js'
 import { Reader, type Lookup } from './reader.js'
 import { Regenerations } from './regeneration.js'
+import type { PurgeResult } from './purge-acks.js'
 import { settingsFrom, type Settings } from './settings.js'
 import type { Driver } from './stores/driver.js'
 import { StoreStack } from './store-stack.js'
@@ -56,6 +57,7 @@ export type {
   RegenerateContext,
   SetOptions,
 } from './types.js'
+export type { PurgeResult } from './purge-acks.js'
 
 export interface IsrCache {
   /** Reads an entry: `hit` (fresh) or `stale`; undefined when missing or expired. Never throws for store failures. */
@@ -64,12 +66,16 @@ export interface IsrCache {
   set(key: string, value: unknown, options?: SetOptions): Promise<boolean>
   /** ISR in one call: fresh → hit; stale → served while one background regeneration runs; missing → one regeneration shared by all callers. */
   getOrSet<T>(key: string, regenerate: (context: RegenerateContext<T>) => T | Promise<T>, options?: GetOrSetOptions): Promise<GetOrSetResult<T>>
-  /** Purges by tag: without `expire` (or 0) entries expire now; with `expire` they turn stale now and expire after `expire` seconds. */
-  revalidateTag(tags: string | string[], options?: { expire?: number }): Promise<void>
-  /** Purges the entries of a path (`type: 'page'`, default), or of a path and everything below it (`type: 'layout'`). */
-  revalidatePath(path: string, options?: { type?: 'page' | 'layout'; expire?: number }): Promise<void>
-  /** Removes one entry. */
-  delete(key: string): Promise<void>
+  /**
+   * Purges by tag: without `expire` (or 0) entries expire now; with `expire` they turn stale now and expire
+   * after `expire` seconds. Resolves once every live instance sharing the store has applied it, or after
+   * `purgeAckTimeout`: the `PurgeResult` says which (see docs/concepts/tiers-and-bus.md).
+   */
+  revalidateTag(tags: string | string[], options?: { expire?: number }): Promise<PurgeResult>
+  /** Purges the entries of a path (`type: 'page'`, default), or of a path and everything below it (`type: 'layout'`). Resolves as `revalidateTag`. */
+  revalidatePath(path: string, options?: { type?: 'page' | 'layout'; expire?: number }): Promise<PurgeResult>
+  /** Removes one entry, here and in every live instance's L1. Resolves as `revalidateTag`. */
+  delete(key: string): Promise<PurgeResult>
   /**
    * Takes the cluster-wide regeneration lease of a key: resolves a `Lease` if this instance may regenerate
    * it, undefined if another instance is regenerating it now. Held until released or `ttl` seconds pass
@@ -136,10 +142,10 @@ function assemble(options: IsrCacheOptions): Engine {
   const tags = new TagRecords(settings, store, sync, telemetry)
   const waiters = new Waiters()
   const writes = new Writes(settings, store, l1, eviction, waiters, sync, telemetry)
-  const reader = new Reader(settings, store, l1, tags, eviction, writes.landing, telemetry)
+  const reader = new Reader(settings, store, l1, tags, eviction, writes.landing, telemetry, sync)
   const leases = new Leases(settings, store, reader, l1, waiters, telemetry)
   const regenerations = new Regenerations(settings, store, leases, writes, telemetry)
-  sync.open(store, options.bus, instanceId, { l1, tags, waiters, telemetry })
+  sync.open(store, options.bus, instanceId, { l1, tags, waiters, telemetry }, { timeoutMs: settings.purgeAckTimeoutMs, now: settings.now })
   return { settings, telemetry, store, l1, tags, reader, writes, leases, regenerations, sync }
 }
 
@@ -211,19 +217,19 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
     async revalidateTag(tags, options = {}) {
       assertOpen()
       const list = checkTags(tags)
-      await purge(list, revalidateTagOptions(options))
+      return purge(list, revalidateTagOptions(options))
     },
 
     async revalidatePath(path, options = {}) {
       assertOpen()
       const { tag, expire } = revalidatePathOptions(checkPath(path), options)
-      await purge([tag], expire)
+      return purge([tag], expire)
     },
 
     async delete(key) {
       assertOpen()
       checkKey(key)
-      await writes.delete(key)
+      return writes.delete(key)
     },
 
     async acquireLease(key, leaseOptions = {}) {
@@ -254,7 +260,7 @@ export function createIsrCache(options: IsrCacheOptions = {}): IsrCache {
    * Both purges: a tag record per tag in the store (never a scan of entries), then every instance hears of
    * it. Not async: the caller awaits the store's purge itself, with no extra turn in between.
    */
-  function purge(tags: string[], expireInput: unknown): Promise<void> {
+  function purge(tags: string[], expireInput: unknown): Promise<PurgeResult> {
     const expire = purgeExpire(expireInput, settings)
     regenerations.purgeStarted()
     return engine.tags.purge(tags, expire)

@@ -21,6 +21,7 @@ export type {
   IsrCacheOptions,
   IsrCacheStats,
   Lease,
+  PurgeResult,
   RegenerateContext,
   SetOptions,
 } from './cache.js'

@@ -23,6 +23,11 @@ export class L1Tier {
   readonly #slots: ByteLru<L1Slot>
   /** How long an entry is served before being re-checked: bounds what a lost feed message costs. */
   readonly maxAgeMs: number
+  /**
+   * Store reads under way, by key: an entry deleted while its read is under way (another instance's delete,
+   * a resync) must not be refilled with what that read returns, which may be what was deleted.
+   */
+  readonly #reads = new Map<string, Set<{ dropped: boolean }>>()
 
   constructor(maxBytes: number, maxAgeMs: number) {
     this.#slots = new ByteLru<L1Slot>(maxBytes)
@@ -43,11 +48,35 @@ export class L1Tier {
     this.#slots.set(key, { held, checkedAt: at, signature: undefined }, size)
   }
 
-  forget(key: string): void {
+  /** Marks a store read of `key` as under way; `done` must be called when it settles. */
+  readStarted(key: string): { dropped: boolean } {
+    const read = { dropped: false }
+    let reads = this.#reads.get(key)
+    if (reads === undefined) this.#reads.set(key, (reads = new Set()))
+    reads.add(read)
+    return read
+  }
+
+  /** The read settled: whether L1 may keep what it returned (nothing dropped the key meanwhile). */
+  readDone(key: string, read: { dropped: boolean }): boolean {
+    const reads = this.#reads.get(key)
+    reads?.delete(read)
+    if (reads?.size === 0) this.#reads.delete(key)
+    return !read.dropped
+  }
+
+  /**
+   * Drops an entry; `removed` (a delete) also keeps reads under way from refilling it. (Not for another
+   * instance's write: what such a read returns is then no worse than what the re-check bound allows.)
+   */
+  forget(key: string, removed = false): void {
     this.#slots.delete(key)
+    const reads = removed ? this.#reads.get(key) : undefined
+    if (reads !== undefined) for (const read of reads) read.dropped = true
   }
 
   clear(): void {
     this.#slots.clear()
+    for (const reads of this.#reads.values()) for (const read of reads) read.dropped = true
   }
 }

@@ -13,6 +13,7 @@ import type { L1Slot, L1Tier } from './l1-tier.js'
 import type { Settings } from './settings.js'
 import type { ReadResult } from './stores/driver.js'
 import { isSkipped, type StoreStack } from './store-stack.js'
+import type { Announcer } from './purge-acks.js'
 import type { TagRecords } from './tag-records.js'
 import type { Telemetry } from './telemetry.js'
 import type { CacheResult } from './types.js'
@@ -37,8 +38,19 @@ export class Reader {
   readonly #landing: ReadonlyMap<string, Held>
   /** Where counters, events and handled errors go. */
   readonly #telemetry: Telemetry
+  /** Asked before serving from L1: resyncs first if this instance may have missed another's purge or delete. */
+  readonly #sync: Pick<Announcer, 'vouch'>
 
-  constructor(settings: Settings, store: StoreStack, l1: L1Tier | undefined, tags: TagRecords, eviction: Eviction, landing: ReadonlyMap<string, Held>, telemetry: Telemetry) {
+  constructor(
+    settings: Settings,
+    store: StoreStack,
+    l1: L1Tier | undefined,
+    tags: TagRecords,
+    eviction: Eviction,
+    landing: ReadonlyMap<string, Held>,
+    telemetry: Telemetry,
+    sync: Pick<Announcer, 'vouch'>,
+  ) {
     this.#settings = settings
     this.#store = store
     this.#l1 = l1
@@ -46,6 +58,7 @@ export class Reader {
     this.#eviction = eviction
     this.#landing = landing
     this.#telemetry = telemetry
+    this.#sync = sync
   }
 
   /** Whether regenerated entries are landing: while none is, `get` may take the hit paths below. */
@@ -71,9 +84,11 @@ export class Reader {
    * no store. Undefined when the slow path must answer.
    */
   l1Get<T>(key: string): { result: CacheResult<T> | undefined } | undefined {
+    const at = this.#settings.now()
+    // First: vouching may drop L1 (SQLite, when another process committed).
+    if (this.#sync.vouch(at) !== undefined) return undefined
     const cached = this.#l1!.get(key)
     if (cached === undefined) return undefined
-    const at = this.#settings.now()
     if (at - cached.checkedAt >= this.#l1!.maxAgeMs) return undefined
     const held = cached.held
     const records = held.allTags.length === 0 ? NO_RECORDS : this.#tags.recordsSync(held.allTags, at)
@@ -122,7 +137,10 @@ export class Reader {
    * promise where the tag records are at hand), else the store.
    */
   lookup(key: string, extraTags?: readonly string[]): Lookup | Promise<Lookup> {
+    // Before anything held locally (L1, cached tag records, a landing entry's records) is trusted.
     const at = this.#settings.now()
+    const unvouched = this.#sync.vouch(at)
+    if (unvouched !== undefined) return unvouched.then(() => this.lookup(key, extraTags))
     const landed = this.#landing.get(key)
     if (landed !== undefined) return this.judge(landed, at, extraTags)
     const memory = this.#store.memory
@@ -157,14 +175,18 @@ export class Reader {
   /** Reads the store (sliding the eviction time when due), decodes unless L1 holds these very bytes, refills L1. */
   async #readThrough(key: string, k: string, at: number, cached: L1Slot | undefined, extraTags?: readonly string[]): Promise<Lookup> {
     const previous = cached?.held
+    const underWay = this.#l1?.readStarted(key)
     let read: ReadResult
     try {
       read = await this.#store.driver.read(k, this.#eviction.touchPolicy(k, at))
     } catch (error) {
+      if (underWay !== undefined) this.#l1!.readDone(key, underWay)
       if (!isSkipped(error)) this.#telemetry.report(this.#store.error(error, 'E_STORE_READ', `reading "${key}" failed; served as a miss`, key))
       // Fail open: the store cannot say; what this instance holds is still the best answer.
       return previous === undefined ? undefined : this.judge(previous, at, extraTags)
     }
+    // Entries dropped while this read was under way (another instance's delete, a resync) are not refilled.
+    const keep = underWay === undefined || this.#l1!.readDone(key, underWay)
     if (read === undefined) {
       this.#l1?.forget(key)
       return undefined
@@ -184,13 +206,14 @@ export class Reader {
         return undefined
       }
     }
-    if ('bytes' in read) this.#l1?.remember(key, held, at, read.bytes)
+    if ('bytes' in read && keep) this.#l1?.remember(key, held, at, read.bytes)
     return this.judge(held, at, extraTags)
   }
 
   /** The store's entry for a key if it is fresh now (L1 bypassed, no touch), else undefined. Store errors: undefined. */
   async freshInStore(key: string, k: string): Promise<Held | undefined> {
     try {
+      await this.#sync.vouch() // judge() below may use cached tag records
       const at = this.#settings.now()
       const read = await this.#store.driver.read(k, { until: at + this.#settings.evictMs, due: false, now: at })
       if (read === undefined) return undefined

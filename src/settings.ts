@@ -42,6 +42,8 @@ export interface Settings {
   /** Delay before retrying a failed background regeneration, doubled per failure up to backoffMaxMs. */
   backoffInitialMs: number
   backoffMaxMs: number
+  /** How long a purge or delete waits for the other instances' acknowledgements (`purgeAckTimeout`). */
+  purgeAckTimeoutMs: number
   /** Whether a shared store gets the in-process L1 tier in front of it. */
   l1: boolean
   /** Age after which an L1 entry is re-checked against the store: bounds what a lost feed message costs. */
@@ -61,7 +63,7 @@ export interface Settings {
 const OPTION_NAMES = [
   'store', 'namespace', 'prefix', 'revalidate', 'expire', 'maxExpire', 'evictUnaccessedAfter', 'touchInterval',
   'readTimeout', 'writeTimeout', 'tagCacheTtl', 'maxMemoryBytes', 'l1', 'l1MaxAge', 'lease', 'circuitBreaker', 'bus', 'compression',
-  'retryBackoff', 'onError', 'onEvent', 'now',
+  'retryBackoff', 'onError', 'onEvent', 'now', 'purgeAckTimeout',
 ] as const
 
 export function optionError(message: string): IsrCacheError {
@@ -112,6 +114,7 @@ export function settingsFrom(options: IsrCacheOptions): Settings {
     readTimeoutMs: (opt('readTimeout', options.readTimeout ?? 1, { positive: true }) as number) * 1000,
     writeTimeoutMs: (opt('writeTimeout', options.writeTimeout ?? 5, { positive: true }) as number) * 1000,
     tagCacheMs: (opt('tagCacheTtl', options.tagCacheTtl ?? 1) as number) * 1000,
+    purgeAckTimeoutMs: purgeAckTimeoutFrom(options.purgeAckTimeout),
     compression,
     backoffInitialMs: backoffInitial * 1000,
     backoffMaxMs: Math.max(backoffMax, backoffInitial) * 1000,
@@ -132,6 +135,13 @@ function lifetimesFrom(options: IsrCacheOptions) {
   const touch = opt('touchInterval', options.touchInterval ?? Math.min(DAY, evict / 4), { positive: true }) as number
   if (touch >= evict) throw optionError(`option touchInterval (${touch} s) must be shorter than evictUnaccessedAfter (${evict} s)`)
   return { revalidate, expire, maxExpireMs: maxExpire * 1000, evictMs: evict * 1000, touchIntervalMs: touch * 1000 }
+}
+
+/** Positive, and short: a purge's caller waits this long at most for an instance that does not answer. */
+function purgeAckTimeoutFrom(option: unknown): number {
+  const value = opt('purgeAckTimeout', option ?? 0.25, { positive: true }) as number
+  if (value > 60) throw optionError(`option purgeAckTimeout is in seconds and at most 60 (a purge waits that long for an instance that does not answer); got ${value}`)
+  return value * 1000
 }
 
 function compressionFrom(option: unknown): CompressionOptions | false {

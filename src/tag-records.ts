@@ -4,7 +4,7 @@
  * `tagCacheTtl`, so a hit reads none; purges made here and the change feed drop them sooner. An epoch
  * keeps a read that raced with a purge from caching what it read before the purge.
  */
-import type { ChangeFeed } from './stores/driver.js'
+import type { Announcer, PurgeResult } from './purge-acks.js'
 import type { TagRecord } from './freshness.js'
 import { BoundedMap } from './lru.js'
 import type { Settings } from './settings.js'
@@ -20,12 +20,12 @@ export class TagRecords {
   readonly #settings: Settings
   /** Reads and merges records (the memory driver's synchronously). */
   readonly #store: StoreStack
-  /** Tells the other instances about a purge made here. */
-  readonly #feed: Pick<ChangeFeed, 'publish'>
+  /** Tells the other instances about a purge made here, and confirms they applied it. */
+  readonly #feed: Announcer
   /** Where counters, events and handled errors go. */
   readonly #telemetry: Telemetry
 
-  constructor(settings: Settings, store: StoreStack, feed: Pick<ChangeFeed, 'publish'>, telemetry: Telemetry) {
+  constructor(settings: Settings, store: StoreStack, feed: Announcer, telemetry: Telemetry) {
     this.#settings = settings
     this.#store = store
     this.#feed = feed
@@ -36,6 +36,7 @@ export class TagRecords {
   recordsSync(tags: readonly string[], at: number): Array<TagRecord | undefined> | undefined {
     const memory = this.#store.memory
     if (memory !== undefined) return memory.readTagsSync(tags)
+    // (The Reader vouched for what this instance holds before it got here: see Reader.lookup and l1Get.)
     const records: Array<TagRecord | undefined> = []
     for (const tag of tags) {
       const cached = this.#cache.get(tag)
@@ -47,6 +48,7 @@ export class TagRecords {
 
   /** Tag records, from the local cache while younger than tagCacheTtl, else from the store in one call. */
   async records(tags: readonly string[], at: number): Promise<Array<TagRecord | undefined>> {
+    if (this.#store.memory === undefined) await this.#feed.vouch()
     const missing: string[] = []
     for (const tag of tags) {
       const cached = this.#cache.get(tag)
@@ -69,10 +71,10 @@ export class TagRecords {
 
   /**
    * Writes a purge (`expire` seconds of soft window, 0 for hard) into the tags' records in the store, then
-   * tells the other instances. A purge that did not happen must not look like one that did: a store
-   * failure is reported and thrown.
+   * tells the other instances and waits until they applied it (or `purgeAckTimeout` passed). A purge that
+   * did not happen must not look like one that did: a store failure is reported and thrown.
    */
-  async purge(tags: string[], expire: number): Promise<void> {
+  async purge(tags: string[], expire: number): Promise<PurgeResult> {
     try {
       await this.#store.driver.purgeTags(tags, this.#settings.now(), expire, this.#settings.maxExpireMs)
     } catch (error) {
@@ -83,9 +85,10 @@ export class TagRecords {
       // Re-read these tags' records on next use, and drop reads that raced with this purge.
       this.forget(tags)
     }
-    this.#feed.publish({ type: 'purged', tags })
+    const confirmed = await this.#feed.announce({ type: 'purged', tags })
     this.#telemetry.stats.purges += 1
-    this.#telemetry.emit({ type: 'purge', tags, expire })
+    this.#telemetry.emit({ type: 'purge', tags, expire, ...confirmed })
+    return confirmed
   }
 
   /** These tags were purged (here or by another instance): read their records again on next use. */

@@ -5,6 +5,7 @@
  */
 import type { IsrCacheBus } from './bus.js'
 import type { IsrCacheError } from './errors.js'
+import type { PurgeResult } from './purge-acks.js'
 import type { StoreOption } from './stores/resolve.js'
 
 /** Options of `createIsrCache`. Durations are in seconds. */
@@ -78,7 +79,14 @@ export interface IsrCacheOptions {
   retryBackoff?: { initial?: number; max?: number }
   /** Receives every error the cache handles without throwing. Default: one log line per kind of error per minute. */
   onError?: (error: IsrCacheError) => void
-  /** Receives an event for every lookup, regeneration, write and purge. */
+  /**
+   * How long `revalidateTag`, `revalidatePath` and `delete` wait, in seconds, for every other live instance
+   * sharing the store to acknowledge that it applied the change (Redis). Past it they resolve anyway, with
+   * `complete: false` and the count of acknowledgements; an instance that missed one resyncs before serving.
+   * Default 0.25.
+   */
+  purgeAckTimeout?: number
+  /** Receives an event for every lookup, regeneration, write, purge and delete. */
   onEvent?: (event: IsrCacheEvent) => void
   /** The clock, in epoch ms. Default `Date.now`. */
   now?: () => number
@@ -150,7 +158,10 @@ export type IsrCacheEvent =
   | { type: 'circuit'; state: 'open' | 'closed' }
   | { type: 'regenerate'; key: string; background: boolean; ok: boolean; durationMs: number }
   | { type: 'write'; key: string; written: boolean }
-  | { type: 'purge'; tags: string[]; expire: number }
+  /** A purge made here: how many other instances acknowledged it before it returned (see `PurgeResult`). */
+  | ({ type: 'purge'; tags: string[]; expire: number } & PurgeResult)
+  /** A `delete` made here, with its acknowledgements. */
+  | ({ type: 'delete'; key: string } & PurgeResult)
 
 export interface IsrCacheStats {
   hits: number

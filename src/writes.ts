@@ -9,7 +9,7 @@ import type { Eviction } from './eviction.js'
 import type { L1Tier } from './l1-tier.js'
 import type { Waiters } from './leases.js'
 import type { Settings } from './settings.js'
-import type { ChangeFeed } from './stores/driver.js'
+import type { Announcer, PurgeResult } from './purge-acks.js'
 import { isSkipped, type StoreStack } from './store-stack.js'
 import type { Telemetry } from './telemetry.js'
 
@@ -32,7 +32,7 @@ export class Writes {
   /** Callers waiting for another instance: a write here may be what they wait for. */
   readonly #waiters: Waiters
   /** Tells the other instances to drop their L1 copy. */
-  readonly #feed: Pick<ChangeFeed, 'publish'>
+  readonly #feed: Announcer
   /** Where counters, events and handled errors go. */
   readonly #telemetry: Telemetry
 
@@ -42,7 +42,7 @@ export class Writes {
     l1: L1Tier | undefined,
     eviction: Eviction,
     waiters: Waiters,
-    feed: Pick<ChangeFeed, 'publish'>,
+    feed: Announcer,
     telemetry: Telemetry,
   ) {
     this.#settings = settings
@@ -96,10 +96,13 @@ export class Writes {
     if (this.landing.get(key) === held) this.landing.delete(key)
   }
 
-  /** Removes an entry here, in the store and (through the feed) in the other instances' L1. Store failures throw. */
-  async delete(key: string): Promise<void> {
+  /**
+   * Removes an entry here, in the store and (through the feed) in the other instances' L1, and waits until
+   * they dropped it (or `purgeAckTimeout` passed). Store failures throw.
+   */
+  async delete(key: string): Promise<PurgeResult> {
     const k = this.#store.storeKey(key)
-    this.#l1?.forget(key)
+    this.#l1?.forget(key, true)
     try {
       await this.#store.driver.delete(k)
     } catch (error) {
@@ -107,6 +110,8 @@ export class Writes {
       this.#telemetry.report(failure)
       throw failure
     }
-    this.#feed.publish({ type: 'written', key: k })
+    const confirmed = await this.#feed.announce({ type: 'deleted', key: k })
+    this.#telemetry.emit({ type: 'delete', key, ...confirmed })
+    return confirmed
   }
 }

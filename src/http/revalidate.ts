@@ -3,7 +3,7 @@
  * into purges from the network, so it refuses to exist without a real secret, compares it in constant
  * time, answers every input with JSON and one of a few statuses, and never lets an error become a 500.
  */
-import type { IsrCache } from '../cache.js'
+import type { IsrCache, PurgeResult } from '../cache.js'
 import { IsrCacheError } from '../errors.js'
 import { checkKnown, isValidPath as validPath, isValidTag as validTag, MAX_TAGS } from '../validate.js'
 import { readLimited } from './body.js'
@@ -28,6 +28,14 @@ export interface RevalidationResult {
   paths: string[]
   /** When the purge was done, epoch ms. */
   now: number
+  /**
+   * Of the purge calls this request made (one for the tags, one per path): the fewest other instances that
+   * acknowledged one, the most that were live (undefined where the store cannot count them), and whether
+   * every call was confirmed everywhere (see `PurgeResult`).
+   */
+  acknowledged: number
+  live: number | undefined
+  complete: boolean
 }
 
 /** Request bodies larger than this are refused with 413. */
@@ -120,10 +128,22 @@ function secretOf(request: Request, url: URL): string[] {
  * Creates the revalidation endpoint: `POST` with a JSON body `{ tags?, paths?, type?, expire? }` or the
  * query form `?tag=…&path=…&type=…&expire=…` (`tag` and `path` repeatable). With `expire` the purge is soft
  * (stale now, regenerated on the next request, expired after `expire` s); without, hard. Answers 200
- * `{ revalidated: true, tags, paths, now }`, 400 naming the bad field, 401, 405 (with `Allow`), 413 (over
+ * `{ revalidated: true, tags, paths, now, acknowledged, live, complete }` once every live instance applied
+ * the purges (or `purgeAckTimeout` passed), 400 naming the bad field, 401, 405 (with `Allow`), 413 (over
  * 64 KiB), 415, or 503 `{ revalidated: false }` when the store failed. Throws `E_INVALID_OPTION` without a
  * secret of at least 16 characters.
  */
+/** One summary of several purge calls' confirmations (a cache that resolves nothing counts as unconfirmed). */
+function combined(results: Array<PurgeResult | undefined>): Pick<RevalidationResult, 'acknowledged' | 'live' | 'complete'> {
+  const known = results.filter((r): r is PurgeResult => typeof r === 'object' && r !== null)
+  const lives = known.map((r) => r.live)
+  return {
+    acknowledged: known.length === 0 ? 0 : Math.min(...known.map((r) => r.acknowledged)),
+    live: lives.length > 0 && lives.every((live) => typeof live === 'number') ? Math.max(...(lives as number[])) : undefined,
+    complete: known.length === results.length && known.every((r) => r.complete === true),
+  }
+}
+
 export function createRevalidationHandler(options: RevalidationHandlerOptions): (request: Request) => Promise<Response> {
   if (typeof options !== 'object' || options === null) throw new IsrCacheError('E_INVALID_OPTION', 'createRevalidationHandler: pass an options object: { cache, secret }')
   checkKnown(options as unknown as Record<string, unknown>, ['cache', 'secret'], 'createRevalidationHandler', 'E_INVALID_OPTION')
@@ -166,14 +186,15 @@ export function createRevalidationHandler(options: RevalidationHandlerOptions): 
     if (uniquePaths.length > MAX_TAGS) throw new Refused(400, `at most ${MAX_TAGS} paths per call`, 'paths')
 
     const soft = expire === undefined ? {} : { expire }
+    const confirmations: PurgeResult[] = []
     try {
-      if (uniqueTags.length > 0) await cache.revalidateTag(uniqueTags, soft)
-      for (const path of uniquePaths) await cache.revalidatePath(path, { ...soft, ...(type === undefined ? {} : { type }) })
+      if (uniqueTags.length > 0) confirmations.push(await cache.revalidateTag(uniqueTags, soft))
+      for (const path of uniquePaths) confirmations.push(await cache.revalidatePath(path, { ...soft, ...(type === undefined ? {} : { type }) }))
     } catch (error) {
       if (error instanceof IsrCacheError && error.code === 'E_INVALID_INPUT') throw new Refused(400, error.message.replace(/^\[isr-cache\] /, ''), uniquePaths.length > 0 ? 'paths' : 'tags')
       return json(503, { revalidated: false, error: 'the cache store failed; nothing may have been purged, retry later' }, { 'retry-after': '5' })
     }
-    const result: RevalidationResult = { revalidated: true, tags: uniqueTags, paths: uniquePaths, now: Date.now() }
+    const result: RevalidationResult = { revalidated: true, tags: uniqueTags, paths: uniquePaths, now: Date.now(), ...combined(confirmations) }
     return json(200, result)
   }
 

@@ -76,8 +76,25 @@ export interface Driver {
   close(): Promise<void>
 }
 
+/** How a purge or delete made here was confirmed by the other instances sharing the store. */
+export interface PurgeResult {
+  /** Other instances that confirmed they applied the change before the call returned. */
+  acknowledged: number
+  /**
+   * Other instances that were subscribed when the change was published; undefined where the feed cannot
+   * count them (SQLite, a user's `bus`, a keyv store without a feed). 0 for the memory store.
+   */
+  live: number | undefined
+  /**
+   * Whether no instance sharing the store can serve what the change removed once the call has returned:
+   * every live instance acknowledged (Redis), or the store guarantees it without acknowledgements (memory,
+   * SQLite). False for a missing acknowledgement, and for a feed that cannot confirm (a user's `bus`).
+   */
+  complete: boolean
+}
+
 /** What another instance changed. */
-export type Change = { type: 'written'; key: string } | { type: 'purged'; tags: string[] }
+export type Change = { type: 'written'; key: string } | { type: 'deleted'; key: string } | { type: 'purged'; tags: string[] }
 
 export interface ChangeHandlers {
   /** Another instance wrote or deleted `key`, or purged `tags`. */
@@ -91,6 +108,17 @@ export interface ChangeHandlers {
 export interface ChangeFeed {
   /** Tells the other instances about a change made here. Fire and forget. */
   publish(change: Change): void
+  /**
+   * Tells the other instances about a purge or delete made here, and resolves once every instance that
+   * received it has applied it, or once `timeoutMs` has passed (see ../purge-acks.ts). Absent where the
+   * feed cannot confirm anything (a user's bus): the cache then publishes and reports `complete: false`.
+   */
+  publishAcknowledged?(change: Change, timeoutMs: number): Promise<PurgeResult>
+  /**
+   * Called before this instance serves from what it holds (L1 entries, cached tag records): a feed that can
+   * tell cheaply that another process changed the store (SQLite's WAL index) calls `resync` here, at once.
+   */
+  vouch?(): void
   close(): Promise<void>
 }
 

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto'
 import { describeError } from '../errors.js'
 import { decodeTagRecord, MAX_OPEN_WINDOWS, type TagRecord } from '../freshness.js'
-import { deliver, encodeChange } from './change-message.js'
+import { ackChannel, ackedFeed } from './acked-feed.js'
 import type { ChangeFeed, ChangeHandlers, Driver, KeyLayout, ReadResult, TouchPolicy, WriteRequest } from './driver.js'
 
 // Header offsets (see codec.ts), 1-based for Lua: magic 1-4, lastModified 6-21, expiresAt 22-37.
@@ -312,9 +312,11 @@ export class RedisDriver implements Driver {
   }
 
   /**
-   * Pub/sub on `<prefix>:bus`, on a second connection (a subscribed connection can do nothing else).
-   * Messages are at most once: after a reconnect the instance resyncs, and L1 entries are re-checked
-   * against the store after a bound anyway, so a lost message costs latency, never lasting staleness.
+   * Pub/sub on `<prefix>:bus`, on a second connection (a subscribed connection can do nothing else), and
+   * `<prefix>:bus:ack:<instance id>` for the acknowledgements of this instance's purges and deletes
+   * (stores/acked-feed.ts: PUBLISH's reply says how many subscriptions to wait for). Messages are at most
+   * once: after a reconnect the instance resyncs, and L1 entries are re-checked against the store after a
+   * bound anyway, so a lost message costs latency, never lasting staleness.
    */
   watch(instanceId: string, handlers: ChangeHandlers): ChangeFeed {
     const base = this.#store.client as {
@@ -326,6 +328,7 @@ export class RedisDriver implements Driver {
         disconnect?(): Promise<void>
         unref?(): void
         isOpen: boolean
+        isReady?: boolean
       }
     }
     const channel = this.#keys.channel
@@ -334,6 +337,7 @@ export class RedisDriver implements Driver {
     if (this.#owned) subscriber.unref?.()
     let connectedBefore = false
     let failedSince = false
+    let subscribed = false
     subscriber.on('error', (error) => {
       failedSince = true
       handlers.error(error)
@@ -344,19 +348,32 @@ export class RedisDriver implements Driver {
       connectedBefore = true
       failedSince = false
     })
-    const onMessage = (message: string) => deliver(instanceId, message, handlers)
+    let closed = false
     const started = subscriber
       .connect()
-      .then(() => subscriber.subscribe(channel, onMessage))
-      .catch((error: unknown) => handlers.error(error))
-    let closed = false
+      .then(() => Promise.all([subscriber.subscribe(channel, acked.onChange), subscriber.subscribe(ackChannel(channel, instanceId), acked.onAck)]))
+      .then(() => (subscribed = true))
+      .catch((error: unknown) => {
+        if (!closed) handlers.error(error) // closing while it was connecting is not news
+      })
+    const acked = ackedFeed(
+      instanceId,
+      {
+        broadcast: (message) => this.#run(async ({ text }) => Number(await text.publish(channel, message))),
+        reply: (to, message) => this.#run(({ text }) => text.publish(ackChannel(channel, to), message)),
+        subscribed: () => subscribed && subscriber.isReady !== false,
+        ready: started,
+      },
+      handlers,
+    )
     return {
       publish: (change) => {
-        if (closed) return
-        this.#run(({ text }) => text.publish(channel, encodeChange(instanceId, change))).catch((error: unknown) => handlers.error(error))
+        if (!closed) acked.feed.publish(change)
       },
+      publishAcknowledged: (change, timeoutMs) => acked.feed.publishAcknowledged!(change, timeoutMs),
       close: async () => {
         closed = true
+        await acked.feed.close()
         // Destroy rather than quit: it also ends a connection attempt still retrying against a dead server.
         try {
           if (subscriber.destroy) subscriber.destroy()
@@ -364,7 +381,6 @@ export class RedisDriver implements Driver {
         } catch {
           // already closed
         }
-        void started
       },
     }
   }

@@ -11,6 +11,7 @@
 import { Mutex } from 'async-mutex'
 import { decodeTagRecord, applyPurge, encodeTagRecord, recordNeededUntil, type TagRecord } from '../freshness.js'
 import type { ChangeFeed, ChangeHandlers, Driver, KeyLayout, ReadResult, TouchPolicy, WriteRequest } from './driver.js'
+import { SqliteChangeCounter } from './sqlite-changes.js'
 
 export interface KeyvSqliteLike {
   query(sql: string, ...params: unknown[]): Promise<Array<Record<string, unknown>>>
@@ -201,7 +202,10 @@ export class SqliteDriver implements Driver {
 
   /**
    * SQLite has no pub/sub; `PRAGMA data_version` changes whenever another connection (another process)
-   * commits. Polled every `intervalMs`: a change drops what this instance holds locally.
+   * commits. Polled every `intervalMs`: a change drops what this instance holds locally. And before any
+   * read served from what this instance holds, `vouch` compares SQLite's own change counter in the file
+   * (sqlite-changes.ts), so that a purge another process has committed is never served past: a purge or
+   * delete here is complete once its commit returns.
    */
   watch(_instanceId: string, handlers: ChangeHandlers, intervalMs = 100): ChangeFeed {
     let last: unknown
@@ -225,10 +229,37 @@ export class SqliteDriver implements Driver {
         })
     }, intervalMs)
     timer.unref()
+    // Until the counter is open (or if it cannot be), nothing held locally is trusted.
+    let counter: SqliteChangeCounter | 'none' | 'opening' = 'opening'
+    let closed = false
+    this.#openChangeCounter().then(
+      (opened) => {
+        if (closed) opened?.close()
+        else counter = opened ?? 'none'
+      },
+      (error: unknown) => handlers.error(error),
+    )
     return {
       publish: () => {}, // other processes see the commit in their own data_version
-      close: async () => clearInterval(timer),
+      publishAcknowledged: async () => ({ acknowledged: 0, live: undefined, complete: true }),
+      vouch: () => {
+        if (counter === 'none') return
+        if (counter === 'opening' || counter.changed()) handlers.resync()
+      },
+      close: async () => {
+        closed = true
+        clearInterval(timer)
+        if (typeof counter === 'object') counter.close()
+      },
     }
+  }
+
+  /** The change counter of this database file (undefined for an in-memory database). */
+  async #openChangeCounter(): Promise<SqliteChangeCounter | undefined> {
+    const files = await this.#query('PRAGMA database_list')
+    const file = String(files.find((row) => row.name === 'main')?.file ?? '')
+    const mode = await this.#query('PRAGMA journal_mode')
+    return SqliteChangeCounter.open(file, String(mode[0]?.journal_mode).toLowerCase() === 'wal')
   }
 
   async close(): Promise<void> {

@@ -19,10 +19,10 @@ import { freePort } from './redis-server.js'
 export type ExampleName = Exclude<keyof typeof exampleDirs, 'hono' | 'sveltekit' | 'astro'>
 
 /**
- * How long a test waits after a purge on one instance before reading on another. Purges travel through the
- * store's change feed within milliseconds; where a message is lost, the tag records and L1 entries are
- * re-read after `tagCacheTtl` / `l1MaxAge` (1 s by default). Waiting past that bound tests the guarantee
- * rather than a race.
+ * How long a test waits after a write on one instance before reading on another (a write's feed message is
+ * fire and forget; the L1 entry is re-read after `l1MaxAge`, 1 s by default). Not needed after a purge: a
+ * purge resolves once every live instance has applied it (issue 15), and the tag and path purge tests
+ * read on B right after the purge on A answered.
  */
 export const PROPAGATION_MS = 1500
 

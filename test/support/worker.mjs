@@ -15,8 +15,9 @@
  *   watchGet    { key, from, timeoutMs, intervalMs }  sends 'armed' (with the current status), then polls get until its status differs
  *               from `from` ('hit' | 'stale' | 'miss'); replies { status, at, polls } (at: epoch ms, sub-ms)
  *   set         { key, value, options }    -> boolean
- *   revalidateTag  { tags, options }       -> { startedAt, endedAt }
- *   revalidatePath { path, options }       -> { startedAt, endedAt }
+ *   revalidateTag  { tags, options }       -> { startedAt, endedAt, result } (result: the PurgeResult)
+ *   revalidatePath { path, options }       -> { startedAt, endedAt, result }
+ *   delete      { key }                    -> { startedAt, endedAt, result }
  *   settle      { timeoutMs }              waits until no regeneration runs
  *   stats       {}                         -> cache.stats() plus this worker's regeneration count and errors
  *   close       {}                         closes the cache (and the counter client)
@@ -123,14 +124,20 @@ const ops = {
 
   async revalidateTag({ tags, options = {} }) {
     const startedAt = clock()
-    await cache.revalidateTag(tags, options)
-    return { startedAt, endedAt: clock() }
+    const result = await cache.revalidateTag(tags, options)
+    return { startedAt, endedAt: clock(), result }
   },
 
   async revalidatePath({ path, options = {} }) {
     const startedAt = clock()
-    await cache.revalidatePath(path, options)
-    return { startedAt, endedAt: clock() }
+    const result = await cache.revalidatePath(path, options)
+    return { startedAt, endedAt: clock(), result }
+  },
+
+  async delete({ key }) {
+    const startedAt = clock()
+    const result = await cache.delete(key)
+    return { startedAt, endedAt: clock(), result }
   },
 
   async settle({ timeoutMs = 10_000 }) {
