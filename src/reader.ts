@@ -110,6 +110,8 @@ export class Reader {
       const entry = memory.readAt(key, at, at + this.#settings.evictMs)
       held = entry === undefined ? undefined : withAllTags(entry)
     } else {
+      // First, as in l1Get: a stall to catch up with, or another process's commit (SQLite), is the slow path's.
+      if (this.#sync.vouch(at) !== undefined) return undefined
       const cached = this.#l1?.get(key)
       if (cached === undefined || at - cached.checkedAt >= this.#l1!.maxAgeMs) return undefined
       held = cached.held
