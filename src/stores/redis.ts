@@ -9,6 +9,8 @@ import { describeError } from '../errors.js'
 import { decodeTagRecord, MAX_OPEN_WINDOWS, type TagRecord } from '../freshness.js'
 import { deliver, encodeChange } from './change-message.js'
 import type { ChangeFeed, ChangeHandlers, Driver, KeyLayout, ReadResult, TouchPolicy, WriteRequest } from './driver.js'
+import { clusterTransport, sentinelTransport, standaloneTransport, type FeedTransport } from './feed-transport.js'
+import { bytesView, isReady, readMany, readyEvent, topologyOf, type RedisTopologyKind } from './redis-topology.js'
 
 // Header offsets (see codec.ts), 1-based for Lua: magic 1-4, lastModified 6-21, expiresAt 22-37.
 const WRITE_IF_NOT_OLDER = `
@@ -109,6 +111,23 @@ export interface RedisClientLike {
   evalSha(sha: string, options: { keys: string[]; arguments: Array<string | Buffer> }): Promise<unknown>
   eval(script: string, options: { keys: string[]; arguments: Array<string | Buffer> }): Promise<unknown>
   withTypeMapping(mapping: Record<number, unknown>): RedisClientLike
+  /** On a sentinel client: `(isReadonly, args)`; used only there. */
+  sendCommand(isReadonly: boolean, args: string[]): Promise<unknown>
+}
+
+/** How long a purge on Sentinel waits for a replica to confirm it (WAIT), before it is reported as failed. */
+const REPLICA_CONFIRM_MS = 1000
+
+/**
+ * Waits until a replica holds this connection's writes. Without it, a purge the old master acknowledged
+ * while Sentinel was promoting a replica would be lost when the old master rejoins as a replica; with it,
+ * such a purge is reported (E_STORE_WRITE, retry it) instead of dropped silently.
+ */
+async function confirmReplicated(client: RedisClientLike): Promise<void> {
+  const confirmed = Number(await client.sendCommand(false, ['WAIT', '1', String(REPLICA_CONFIRM_MS)]))
+  if (confirmed < 1) {
+    throw new Error(`no replica confirmed the purge within ${REPLICA_CONFIRM_MS} ms (WAIT 1): it may be lost in a failover; retry it`)
+  }
 }
 
 /** The subset of a `@keyv/redis` store this driver uses. */
@@ -128,8 +147,6 @@ export function isKeyvRedis(store: unknown): store is KeyvRedisLike {
     typeof (candidate.client as { withTypeMapping?: unknown } | undefined)?.withTypeMapping === 'function'
   )
 }
-
-const BLOB_STRING = 36 // RESP_TYPES.BLOB_STRING in @redis/client
 
 const shas = new Map<string, string>()
 function sha1(script: string): string {
@@ -169,20 +186,26 @@ export class RedisDriver implements Driver {
   readonly #onConnectFailure = new Set<(error: unknown) => void>()
   /** Commands in flight: a client this driver opened keeps the process alive only while there are some. */
   #busy = 0
+  /** One server, a cluster or sentinel: how readiness shows, and how multi-key calls and the feed run. */
+  readonly #kind: RedisTopologyKind
+  /** When a cluster or sentinel client that failed to connect was last asked to connect again (epoch ms). */
+  #lastRetry = 0
 
   constructor(store: KeyvRedisLike, keys: KeyLayout, owned: boolean) {
     this.#store = store
     this.#keys = keys
     this.#owned = owned
+    this.#kind = topologyOf(store.client)
     const client = this.#client
-    client.on?.('ready', () => {
+    const ready = readyEvent(this.#kind)
+    if (ready !== undefined) client.on?.(ready, () => {
       this.#offline = undefined
       this.#onConnectFailure.clear() // the calls that waited for this connection got it
       // An idle connection of ours does not hold a script open (a server stays up on its own listener).
       if (owned && this.#busy === 0) client.unref?.()
     })
     client.on?.('error', (error: unknown) => {
-      if (client.isReady === true) return
+      if (isReady(this.#kind, client)) return
       this.#offline = error
       for (const fail of this.#onConnectFailure) fail(error)
       this.#onConnectFailure.clear()
@@ -200,19 +223,33 @@ export class RedisDriver implements Driver {
    */
   #clients(): Promise<Clients> {
     const client = this.#client
-    if (client.isReady !== true && this.#offline !== undefined) {
+    const ready = isReady(this.#kind, client)
+    if (!ready && this.#offline !== undefined && !this.#retryDue()) {
       return Promise.reject(new Error(`not connected to Redis (${describeError(this.#offline)}); reconnecting in the background`, { cause: this.#offline }))
     }
     // A client that failed to connect is closed by @keyv/redis; ask for it again to retry the connection.
     if (client.isOpen === false) this.#connecting = undefined
     const connecting = (this.#connecting ??= this.#connect())
-    if (client.isReady === true) return connecting
+    if (ready) return connecting
     return Promise.race([
       connecting,
       new Promise<never>((_, reject) => {
         this.#onConnectFailure.add((error) => reject(new Error(`could not connect to Redis (${describeError(error)})`, { cause: error })))
       }),
     ])
+  }
+
+  /**
+   * Whether a cluster or sentinel client that failed to connect may be asked again (once a second). A
+   * standalone client reconnects by itself; @keyv/redis closes the other two after a failed first connect.
+   */
+  #retryDue(): boolean {
+    if (this.#kind === 'standalone' || this.#client.isOpen !== false) return false
+    const now = Date.now()
+    if (now - this.#lastRetry < 1000) return false
+    this.#lastRetry = now
+    this.#offline = undefined
+    return true
   }
 
   /** Runs commands, keeping a client this driver opened referenced (the process alive) while they run. */
@@ -230,7 +267,7 @@ export class RedisDriver implements Driver {
     return this.#store.getClient().then(
       (client) => {
         const text = client as RedisClientLike
-        return { text, bytes: text.withTypeMapping({ [BLOB_STRING]: Buffer }) }
+        return { text, bytes: bytesView(this.#kind, text) as RedisClientLike }
       },
       (error: unknown) => {
         this.#connecting = undefined // try again on the next call
@@ -280,21 +317,21 @@ export class RedisDriver implements Driver {
   async readTags(tags: readonly string[]): Promise<Array<TagRecord | undefined>> {
     if (tags.length === 0) return []
     return this.#run(async ({ text }) => {
-      const raw = await text.mGet(tags.map((tag) => this.#keys.tag(tag)))
+      const raw = await readMany(this.#kind, text, tags.map((tag) => this.#keys.tag(tag)))
       return raw.map((value) => (typeof value === 'string' ? decodeTagRecord(value) : undefined))
     })
   }
 
   async purgeTags(tags: readonly string[], now: number, expireSeconds: number, maxExpireMs: number): Promise<void> {
     if (tags.length === 0) return
-    await this.#run(({ text }) =>
-      this.#script(
-        text,
-        PURGE_TAGS,
-        tags.map((tag) => this.#keys.tag(tag)),
-        [String(now), String(expireSeconds * 1000), String(maxExpireMs), String(MAX_OPEN_WINDOWS)],
-      ),
-    )
+    const args = [String(now), String(expireSeconds * 1000), String(maxExpireMs), String(MAX_OPEN_WINDOWS)]
+    const keys = tags.map((tag) => this.#keys.tag(tag))
+    await this.#run(async ({ text }) => {
+      // A cluster refuses a script whose keys lie in several slots: one call per tag (each still O(1)).
+      if (this.#kind === 'cluster') await Promise.all(keys.map((key) => this.#script(text, PURGE_TAGS, [key], args)))
+      else await this.#script(text, PURGE_TAGS, keys, args)
+      if (this.#kind === 'sentinel') await confirmReplicated(text)
+    })
   }
 
   acquireLease(key: string, token: string, ttlMs: number): Promise<boolean> {
@@ -312,70 +349,58 @@ export class RedisDriver implements Driver {
   }
 
   /**
-   * Pub/sub on `<prefix>:bus`, on a second connection (a subscribed connection can do nothing else).
-   * Messages are at most once: after a reconnect the instance resyncs, and L1 entries are re-checked
-   * against the store after a bound anyway, so a lost message costs latency, never lasting staleness.
+   * Pub/sub on `<prefix>:bus` (a second connection on one server, a shard channel on a cluster, the
+   * sentinel client's own subscription on Sentinel: see feed-transport.ts). Messages are at most once: after
+   * a reconnect the instance resyncs, and L1 entries are re-checked against the store after a bound anyway,
+   * so a lost message costs latency, never lasting staleness.
    */
   watch(instanceId: string, handlers: ChangeHandlers): ChangeFeed {
-    const base = this.#store.client as {
-      duplicate(): {
-        on(event: string, listener: (...args: unknown[]) => void): void
-        connect(): Promise<unknown>
-        subscribe(channel: string, listener: (message: string) => void): Promise<void>
-        destroy?(): void
-        disconnect?(): Promise<void>
-        unref?(): void
-        isOpen: boolean
-      }
-    }
     const channel = this.#keys.channel
-    const subscriber = base.duplicate()
-    // It only listens: never the reason a script stays open (a server is kept up by its own listener).
-    if (this.#owned) subscriber.unref?.()
+    const transport = this.#transport()
     let connectedBefore = false
     let failedSince = false
-    subscriber.on('error', (error) => {
+    transport.on('error', (error) => {
       failedSince = true
       handlers.error(error)
     })
-    subscriber.on('ready', () => {
+    transport.on('ready', () => {
       // node-redis resubscribes by itself after a reconnect; what was published meanwhile is lost.
       if (connectedBefore || failedSince) handlers.resync()
       connectedBefore = true
       failedSince = false
     })
-    const onMessage = (message: string) => deliver(instanceId, message, handlers)
-    const started = subscriber
-      .connect()
-      .then(() => subscriber.subscribe(channel, onMessage))
-      .catch((error: unknown) => handlers.error(error))
+    const started = transport.subscribe(channel, (message) => deliver(instanceId, message, handlers)).catch((error: unknown) => handlers.error(error))
     let closed = false
     return {
       publish: (change) => {
         if (closed) return
-        this.#run(({ text }) => text.publish(channel, encodeChange(instanceId, change))).catch((error: unknown) => handlers.error(error))
+        transport.publish(channel, encodeChange(instanceId, change)).catch((error: unknown) => handlers.error(error))
       },
       close: async () => {
         closed = true
-        // Destroy rather than quit: it also ends a connection attempt still retrying against a dead server.
-        try {
-          if (subscriber.destroy) subscriber.destroy()
-          else if (subscriber.isOpen) await subscriber.disconnect?.()
-        } catch {
-          // already closed
-        }
+        await transport.close()
         void started
       },
     }
   }
 
+  /** The feed's transport for this kind of deployment. */
+  #transport(): FeedTransport {
+    const client = this.#store.client as never
+    const run = <T>(work: () => Promise<T>): Promise<T> => this.#run(() => work())
+    if (this.#kind === 'cluster') return clusterTransport(client, run)
+    if (this.#kind === 'sentinel') return sentinelTransport(client, run)
+    // It only listens: never the reason a script stays open (a server is kept up by its own listener).
+    return standaloneTransport(client, run, this.#owned)
+  }
+
   async close(): Promise<void> {
     if (!this.#owned) return
-    const client = this.#store.client as { isOpen?: boolean; isReady?: boolean }
+    const client = this.#client
     if (!client.isOpen) return
     // A graceful close waits for replies to commands in flight; with Redis down they never come. Close
     // gracefully only when connected, and never wait more than a second for it.
-    if (client.isReady) {
+    if (isReady(this.#kind, client)) {
       const graceful = this.#store.disconnect().then(() => true, () => false)
       const timer = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 1000).unref())
       if (await Promise.race([graceful, timer])) return
