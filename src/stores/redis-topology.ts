@@ -120,3 +120,34 @@ export function bytesView<T>(kind: RedisTopologyKind, client: T & { withTypeMapp
   if (kind === 'sentinel') return sentinelBytesView(client as unknown as RedisSentinelLike)
   return client.withTypeMapping({ [BLOB_STRING]: Buffer })
 }
+
+/** The internals of a node-redis cluster client that a topology refresh uses (public in its typings). */
+interface ClusterInternals {
+  _options?: { rootNodes?: unknown[] }
+  _slots?: { rediscover?(startWith: { options: unknown }): Promise<void> }
+}
+
+/** When each cluster client last refreshed its view of the cluster, to refresh at most once a second. */
+const lastRefresh = new WeakMap<object, number>()
+
+/** Whether an error is a reply from a server (the cluster is reachable), not a lost or refused connection. */
+function isServerReply(error: unknown): boolean {
+  const name = (error as { constructor?: { name?: string } } | null)?.constructor?.name
+  return name === 'ErrorReply' || name === 'SimpleError' || name === 'BlobError'
+}
+
+/**
+ * After a command met a dead node: asks the cluster which master serves each slot now. node-redis follows a
+ * MOVED reply by itself (a graceful `CLUSTER FAILOVER` sends those), but a master that died answers
+ * nothing, and the client would keep sending that slot's commands to it after a replica took over.
+ */
+export function refreshAfterFailure(kind: RedisTopologyKind, client: unknown, error: unknown): void {
+  if (kind !== 'cluster' || isServerReply(error)) return
+  const cluster = client as ClusterInternals & object
+  const now = Date.now()
+  if (now - (lastRefresh.get(cluster) ?? 0) < 1000) return
+  lastRefresh.set(cluster, now)
+  const root = cluster._options?.rootNodes?.[0]
+  // Starts from a root node; node-redis falls back to the others when that one does not answer.
+  cluster._slots?.rediscover?.({ options: root })?.catch(() => {})
+}

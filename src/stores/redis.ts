@@ -10,7 +10,7 @@ import { decodeTagRecord, MAX_OPEN_WINDOWS, type TagRecord } from '../freshness.
 import { deliver, encodeChange } from './change-message.js'
 import type { ChangeFeed, ChangeHandlers, Driver, KeyLayout, ReadResult, TouchPolicy, WriteRequest } from './driver.js'
 import { clusterTransport, sentinelTransport, standaloneTransport, type FeedTransport } from './feed-transport.js'
-import { bytesView, isReady, readMany, readyEvent, topologyOf, type RedisTopologyKind } from './redis-topology.js'
+import { bytesView, isReady, readMany, readyEvent, refreshAfterFailure, topologyOf, type RedisTopologyKind } from './redis-topology.js'
 
 // Header offsets (see codec.ts), 1-based for Lua: magic 1-4, lastModified 6-21, expiresAt 22-37.
 const WRITE_IF_NOT_OLDER = `
@@ -258,6 +258,9 @@ export class RedisDriver implements Driver {
     if (this.#owned && this.#busy++ === 0) this.#client.ref?.()
     try {
       return await work(await this.#clients())
+    } catch (error) {
+      refreshAfterFailure(this.#kind, this.#store.client, error)
+      throw error
     } finally {
       if (this.#owned && --this.#busy === 0) this.#client.unref?.()
     }

@@ -50,7 +50,8 @@ export interface PrivateCluster {
 
 function clusterArgs(): string[] {
   // A short node timeout: a killed master is failed over in about 2 s instead of 15.
-  return ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '1500']
+  // Validity factor 0: a replica always takes over (a test may kill a master moments after it synced).
+  return ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '1500', '--cluster-replica-validity-factor', '0']
 }
 
 /** Starts `masters` masters with `replicasPerMaster` replicas each, joined with `redis-cli --cluster create`. */
@@ -73,6 +74,11 @@ export async function startPrivateCluster(masters = 3, replicasPerMaster = 1): P
       const views = await Promise.all(nodes.map(async (node) => String(await command(node.port, ['CLUSTER', 'NODES'])).trim().split('\n').length))
       return views.every((lines) => lines === count)
     })
+    await waitFor('every replica to be in sync with its master', 20_000, async () => {
+      const roles = await Promise.all(nodes.map(async (node) => String(await command(node.port, ['INFO', 'replication']))))
+      const synced = roles.filter((info) => info.includes('role:slave') && info.includes('master_link_status:up'))
+      return synced.length === masters * replicasPerMaster
+    })
   } catch (error) {
     await close()
     throw error
@@ -82,7 +88,7 @@ export async function startPrivateCluster(masters = 3, replicasPerMaster = 1): P
     url: `redis+cluster://${nodes.map((node) => `127.0.0.1:${node.port}`).join(',')}`,
     rootNodes: nodes.map((node) => ({ socket: { host: '127.0.0.1', port: node.port } })),
     async masterOf(key) {
-      const slot = Number(await command(nodes[0]!.port, ['CLUSTER', 'KEYSLOT', key]))
+      const slot = Number(await command(nodes.find((node) => node.running)!.port, ['CLUSTER', 'KEYSLOT', key]))
       for (const node of nodes) {
         if (!node.running) continue
         const lines = String(await command(node.port, ['CLUSTER', 'NODES'])).trim().split('\n')
