@@ -94,8 +94,10 @@ export function clusterOptions(url: string, scheme: TopologyScheme, reconnectStr
 /** `createSentinel` options for a `redis+sentinel://` URL. */
 export function sentinelOptions(url: string, scheme: TopologyScheme, reconnectStrategy: (attempt: number) => number): object {
   const parsed = parseTopologyUrl(url, scheme)
-  const name = decode(url, parsed.path.replace(/\/$/, ''))
-  if (name === undefined || name.includes('/')) throw invalid(url, 'it must end with the master name the sentinels watch ("/mymaster")')
+  const raw = parsed.path.replace(/\/$/, '')
+  // One path segment (a "/" inside a name is written %2F).
+  const name = raw.includes('/') ? undefined : decode(url, raw)
+  if (name === undefined) throw invalid(url, 'it must end with the master name the sentinels watch ("/mymaster")')
   // The sentinel client retries a command that met a lost connection on the master it finds next.
   const node = nodeDefaults(parsed, reconnectStrategy)
   return {
