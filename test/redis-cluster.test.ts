@@ -169,7 +169,7 @@ describe('Redis Cluster: a master failover under load', () => {
   it('CLUSTER FAILOVER on a replica while two instances run getOrSet and purges: no caller errors, every purge recorded', async () => {
     const p = prefix('failover')
     const reports: unknown[] = []
-    const options = { store: cluster.url, prefix: p, onError: (error: unknown) => reports.push(error) }
+    const options = { store: cluster.url, prefix: p, l1MaxAge: 60, tagCacheTtl: 60, onError: (error: unknown) => reports.push(error) }
     const caches = [createIsrCache(options), createIsrCache(options)]
     try {
       const running = load(caches, 'ft-')
@@ -200,6 +200,12 @@ describe('Redis Cluster: a master failover under load', () => {
       } finally {
         await reader.close()
       }
+      // The feed survived the failover: with a minute of l1MaxAge and tagCacheTtl, only it can tell the other.
+      await caches[0]!.set('/after', 'x', { tags: ['after-tag'] })
+      expect((await caches[1]!.get('/after'))?.status).toBe('hit')
+      await new Promise((resolve) => setTimeout(resolve, 2))
+      await caches[0]!.revalidateTag('after-tag')
+      await waitFor('the other instance to see a purge made after the failover', 5000, async () => (await caches[1]!.get('/after')) === undefined)
     } finally {
       await Promise.all(caches.map((cache) => cache.close()))
     }

@@ -49,12 +49,37 @@ describe('Redis Sentinel: a client passed in', () => {
   })
 })
 
+describe('Redis Sentinel: the change feed', () => {
+  it('carries a purge and a write to another instance, whose L1 and tag cache would otherwise hold for 60 s', async () => {
+    const options = { store: sentinel.url, prefix: prefix('feed'), l1MaxAge: 60, tagCacheTtl: 60 }
+    const a = createIsrCache(options)
+    const b = createIsrCache(options)
+    try {
+      await a.set('page', 'v1', { tags: ['posts'] })
+      await a.set('other', 'o1')
+      expect((await b.get('page'))?.status).toBe('hit')
+      expect((await b.get('other'))?.value).toBe('o1')
+      await waitFor('two subscribers on the master', 5000, async () => {
+        const [, count] = (await command(await sentinel.masterPort(), ['PUBSUB', 'NUMSUB', `${options.prefix}:bus`])) as [string, number]
+        return Number(count) === 2
+      })
+      await new Promise((resolve) => setTimeout(resolve, 2))
+      await a.revalidateTag('posts')
+      await a.set('other', 'o2')
+      await waitFor('b to see the purge', 5000, async () => (await b.get('page')) === undefined)
+      await waitFor('b to see the write', 5000, async () => (await b.get('other'))?.value === 'o2')
+    } finally {
+      await Promise.all([a.close(), b.close()])
+    }
+  })
+})
+
 describe('Redis Sentinel: SENTINEL FAILOVER under load', () => {
   it('costs no caller errors for getOrSet, and every purge is recorded on the new master or reported as failed', async () => {
     const p = prefix('failover')
     const reports: unknown[] = []
     // Deadlines above the failover's few seconds would hide nothing: the defaults (1 s and 2 s) are kept.
-    const options = { store: sentinel.url, prefix: p, onError: (error: unknown) => reports.push(error) }
+    const options = { store: sentinel.url, prefix: p, l1MaxAge: 60, tagCacheTtl: 60, onError: (error: unknown) => reports.push(error) }
     const caches = [createIsrCache(options), createIsrCache(options)]
     const purges: Array<{ tag: string; at: number; ok: boolean; error?: unknown }> = []
     const getOrSetErrors: unknown[] = []
@@ -108,9 +133,17 @@ describe('Redis Sentinel: SENTINEL FAILOVER under load', () => {
         expect(raw, `the record of ${purge.tag}, whose purge returned`).not.toBe(null)
         expect(JSON.parse(raw!).b).toBeGreaterThanOrEqual(purge.at)
       }
-      // And the instances work on the new master.
-      await caches[0]!.set('after', 'x')
-      expect(await command(after, ['EXISTS', `${p}:e:default:after`])).toBe(1)
+      // And the instances work on the new master again, once its replica (the old master) has caught up.
+      await waitFor('a purge and a write to succeed on the new master', 20_000, async () => {
+        await caches[0]!.revalidateTag('after-warmup')
+        return (await caches[0]!.set('after', 'x')) && (await command(after, ['EXISTS', `${p}:e:default:after`])) === 1
+      })
+      // The feed survived the failover: with a minute of l1MaxAge and tagCacheTtl, only it can tell the other.
+      await caches[0]!.set('/after', 'x', { tags: ['after-tag'] })
+      expect((await caches[1]!.get('/after'))?.status).toBe('hit')
+      await new Promise((resolve) => setTimeout(resolve, 2))
+      await caches[0]!.revalidateTag('after-tag')
+      await waitFor('the other instance to see a purge made after the failover', 5000, async () => (await caches[1]!.get('/after')) === undefined)
     } finally {
       stopped = true
       await Promise.all(loops)

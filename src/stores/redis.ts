@@ -116,12 +116,16 @@ export interface RedisClientLike {
 }
 
 /** How long a purge on Sentinel waits for a replica to confirm it (WAIT), before it is reported as failed. */
-const REPLICA_CONFIRM_MS = 1000
+const REPLICA_CONFIRM_MS = 500
 
 /**
  * Waits until a replica holds this connection's writes. Without it, a purge the old master acknowledged
  * while Sentinel was promoting a replica would be lost when the old master rejoins as a replica; with it,
- * such a purge is reported (E_STORE_WRITE, retry it) instead of dropped silently.
+ * such a purge is reported (E_STORE_WRITE, retry it) instead of dropped silently. WAIT runs on the shared
+ * command connection (it must follow the write on the same connection; node-redis 5.12's sentinel pool of
+ * several connections leaks leases under concurrent calls), so while no replica answers, as in a failover,
+ * each purge holds up the commands behind it by up to REPLICA_CONFIRM_MS: reads may miss their deadline
+ * then, and fail open.
  */
 async function confirmReplicated(client: RedisClientLike): Promise<void> {
   const confirmed = Number(await client.sendCommand(false, ['WAIT', '1', String(REPLICA_CONFIRM_MS)]))
