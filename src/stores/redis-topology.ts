@@ -121,6 +121,25 @@ export function bytesView<T>(kind: RedisTopologyKind, client: T & { withTypeMapp
   return client.withTypeMapping({ [BLOB_STRING]: Buffer })
 }
 
+/** How long a purge on Sentinel waits for a replica to confirm it (WAIT), before it is reported as failed. */
+const REPLICA_CONFIRM_MS = 500
+
+/**
+ * Waits until a replica holds this connection's writes. Without it, a purge the old master acknowledged
+ * while Sentinel was promoting a replica would be lost when the old master rejoins as a replica; with it,
+ * such a purge is reported (E_STORE_WRITE, retry it) instead of dropped silently. WAIT runs on the shared
+ * command connection (it must follow the write on the same connection; node-redis 5.12's sentinel pool of
+ * several connections leaks leases under concurrent calls), so while no replica answers, as in a failover,
+ * each purge holds up the commands behind it by up to REPLICA_CONFIRM_MS: reads may miss their deadline
+ * then, and fail open.
+ */
+export async function confirmReplicated(client: { sendCommand(isReadonly: boolean, args: string[]): Promise<unknown> }): Promise<void> {
+  const confirmed = Number(await client.sendCommand(false, ['WAIT', '1', String(REPLICA_CONFIRM_MS)]))
+  if (confirmed < 1) {
+    throw new Error(`no replica confirmed the purge within ${REPLICA_CONFIRM_MS} ms (WAIT 1): it may be lost in a failover; retry it`)
+  }
+}
+
 /** The internals of a node-redis cluster client that a topology refresh uses (public in its typings). */
 interface ClusterInternals {
   _options?: { rootNodes?: unknown[] }

@@ -10,7 +10,7 @@ import { decodeTagRecord, MAX_OPEN_WINDOWS, type TagRecord } from '../freshness.
 import { deliver, encodeChange } from './change-message.js'
 import type { ChangeFeed, ChangeHandlers, Driver, KeyLayout, ReadResult, TouchPolicy, WriteRequest } from './driver.js'
 import { clusterTransport, sentinelTransport, standaloneTransport, type FeedTransport } from './feed-transport.js'
-import { bytesView, isReady, readMany, readyEvent, refreshAfterFailure, topologyOf, type RedisTopologyKind } from './redis-topology.js'
+import { bytesView, confirmReplicated, isReady, readMany, readyEvent, refreshAfterFailure, topologyOf, type RedisTopologyKind } from './redis-topology.js'
 
 // Header offsets (see codec.ts), 1-based for Lua: magic 1-4, lastModified 6-21, expiresAt 22-37.
 const WRITE_IF_NOT_OLDER = `
@@ -113,25 +113,6 @@ export interface RedisClientLike {
   withTypeMapping(mapping: Record<number, unknown>): RedisClientLike
   /** On a sentinel client: `(isReadonly, args)`; used only there. */
   sendCommand(isReadonly: boolean, args: string[]): Promise<unknown>
-}
-
-/** How long a purge on Sentinel waits for a replica to confirm it (WAIT), before it is reported as failed. */
-const REPLICA_CONFIRM_MS = 500
-
-/**
- * Waits until a replica holds this connection's writes. Without it, a purge the old master acknowledged
- * while Sentinel was promoting a replica would be lost when the old master rejoins as a replica; with it,
- * such a purge is reported (E_STORE_WRITE, retry it) instead of dropped silently. WAIT runs on the shared
- * command connection (it must follow the write on the same connection; node-redis 5.12's sentinel pool of
- * several connections leaks leases under concurrent calls), so while no replica answers, as in a failover,
- * each purge holds up the commands behind it by up to REPLICA_CONFIRM_MS: reads may miss their deadline
- * then, and fail open.
- */
-async function confirmReplicated(client: RedisClientLike): Promise<void> {
-  const confirmed = Number(await client.sendCommand(false, ['WAIT', '1', String(REPLICA_CONFIRM_MS)]))
-  if (confirmed < 1) {
-    throw new Error(`no replica confirmed the purge within ${REPLICA_CONFIRM_MS} ms (WAIT 1): it may be lost in a failover; retry it`)
-  }
 }
 
 /** The subset of a `@keyv/redis` store this driver uses. */
