@@ -9,6 +9,7 @@ import { createCluster } from '@redis/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createIsrCache, type IsrCache } from '../src/index.js'
 import { runStoreConformance } from '../src/testing.js'
+import { keySlot } from '../src/stores/redis-topology.js'
 import { command, startPrivateCluster, waitFor, type PrivateCluster } from './support/redis-topologies.js'
 
 let cluster: PrivateCluster
@@ -54,6 +55,12 @@ describe('Redis Cluster: conformance through a createCluster client passed in', 
 })
 
 describe('Redis Cluster: where the keys go', () => {
+  it('computes the slot of a key (hash tags included) as the server does', async () => {
+    const keys = ['', 'a', 'isr-cache:bus', 'x:e:{default:/p}', '{}', 'a{}b', '{a}{b}', 'a}b{c', '€uro{ü}', ...Array.from({ length: 40 }, (_, i) => `k${i * 7919}`)]
+    const port = cluster.nodes.find((node) => node.running)!.port
+    for (const key of keys) expect(keySlot(key), key).toBe(Number(await command(port, ['CLUSTER', 'KEYSLOT', key])))
+  })
+
   it('spreads entries over every master, keeps each entry and its lease in one slot, and leaves a client passed in open', async () => {
     const client = createCluster({ rootNodes: cluster.rootNodes })
     const p = prefix('layout')
@@ -174,10 +181,11 @@ describe('Redis Cluster: a master failover under load', () => {
     try {
       const running = load(caches, 'ft-')
       await new Promise((resolve) => setTimeout(resolve, 500))
-      const oldMaster = await cluster.masterOf(`${p}:e:{default:/load/0}`)
+      // The shard of the feed's channel: its subscriptions must move too.
+      const oldMaster = await cluster.masterOf(`${p}:bus`)
       const replica = await cluster.replicaOf(oldMaster)
       expect(await command(replica, ['CLUSTER', 'FAILOVER'])).toBe('OK')
-      await waitFor(`the replica on ${replica} to be master`, 15_000, async () => (await cluster.masterOf(`${p}:e:{default:/load/0}`)) === replica)
+      await waitFor(`the replica on ${replica} to be master`, 15_000, async () => (await cluster.masterOf(`${p}:bus`)) === replica)
       await new Promise((resolve) => setTimeout(resolve, 1000)) // load goes on against the new master
       await running.stop()
       const { outcome } = running
@@ -206,6 +214,8 @@ describe('Redis Cluster: a master failover under load', () => {
       await new Promise((resolve) => setTimeout(resolve, 2))
       await caches[0]!.revalidateTag('after-tag')
       await waitFor('the other instance to see a purge made after the failover', 5000, async () => (await caches[1]!.get('/after')) === undefined)
+      const [, subscribers] = (await command(replica, ['PUBSUB', 'SHARDNUMSUB', `${p}:bus`])) as [string, number]
+      expect(Number(subscribers)).toBe(2) // both instances listen on the new master
     } finally {
       await Promise.all(caches.map((cache) => cache.close()))
     }

@@ -76,25 +76,49 @@ interface ClusterClient {
   sSubscribe(channel: string, listener: (message: string) => void): Promise<unknown>
   sUnsubscribe(channel: string, listener: (message: string) => void): Promise<unknown>
   sPublish(channel: string, message: string): Promise<unknown>
+  /** Each slot's master node; its `pubSub.client` holds the shard channels subscribed there. */
+  readonly slots: Array<{ master?: { pubSub?: { client?: { getPubSubListeners?(type: 'SHARDED'): Map<string, unknown> } } } } | undefined>
 }
+
+/** How often the cluster transport checks that its shard channel is still subscribed (a local check). */
+const RESUBSCRIBE_CHECK_MS = 1000
 
 /**
  * Redis Cluster: sharded pub/sub (Redis 7+). The channel hashes to one slot, so every instance subscribes
- * to the same shard and SPUBLISH's reply counts them all, as PUBLISH does on one server. The cluster client
- * keeps its own connection for it and moves the subscription when the slot moves (a failover).
- * `ready` fires whenever a node connection of the cluster is made again: more often than strictly needed,
- * but a resync only costs re-reads.
+ * to the same shard and SPUBLISH's reply counts them all, as PUBLISH does on one server.
+ *
+ * When the channel's shard fails over, Redis drops the subscription, and node-redis (5.12) does not always
+ * make it again on the new master (we saw no subscriber left after a `CLUSTER FAILOVER` under load). So
+ * once a second the transport checks, without a command, that the slot's current master connection holds
+ * the channel; if not, it subscribes again and reports `ready` (messages may have been lost: resync).
+ * `ready` also fires when a node connection of the cluster is made again.
  */
-export function clusterTransport(cluster: ClusterClient, run: RunCommand): FeedTransport {
+export function clusterTransport(cluster: ClusterClient, run: RunCommand, slotOf: (channel: string) => number): FeedTransport {
   let subscribed: { channel: string; listener: (message: string) => void } | undefined
+  let timer: NodeJS.Timeout | undefined
+  let resubscribing = false
   const listeners: Array<[string, Listener]> = []
+  const emit = (event: string, ...args: unknown[]) => {
+    for (const [name, listener] of listeners) if (name === event) listener(...args)
+  }
+  const held = (channel: string) => cluster.slots[slotOf(channel)]?.master?.pubSub?.client?.getPubSubListeners?.('SHARDED')?.has(channel) === true
+  const check = () => {
+    if (subscribed === undefined || resubscribing || held(subscribed.channel)) return
+    resubscribing = true
+    run(() => cluster.sSubscribe(subscribed!.channel, subscribed!.listener))
+      .then(() => emit('node-ready'), (error: unknown) => emit('node-error', error))
+      .finally(() => (resubscribing = false))
+  }
   return {
     subscribe: async (channel, onMessage) => {
       subscribed = { channel, listener: onMessage }
       await run(() => cluster.sSubscribe(channel, onMessage))
+      timer = setInterval(check, RESUBSCRIBE_CHECK_MS)
+      timer.unref()
     },
     publish: async (channel, message) => Number(await run(() => cluster.sPublish(channel, message))),
     close: async () => {
+      clearInterval(timer)
       for (const [event, listener] of listeners) cluster.off?.(event, listener)
       if (subscribed !== undefined) await cluster.sUnsubscribe(subscribed.channel, subscribed.listener).catch(() => {})
     },

@@ -170,3 +170,21 @@ export function refreshAfterFailure(kind: RedisTopologyKind, client: unknown, er
   // Starts from a root node; node-redis falls back to the others when that one does not answer.
   cluster._slots?.rediscover?.({ options: root })?.catch(() => {})
 }
+
+/** CRC16-XMODEM, the hash of Redis Cluster's key slots. */
+function crc16(bytes: Buffer): number {
+  let crc = 0
+  for (const byte of bytes) {
+    crc ^= byte << 8
+    for (let bit = 0; bit < 8; bit += 1) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff
+  }
+  return crc
+}
+
+/** The cluster slot of a key or shard channel (0-16383): of its hash tag `{…}` where it has a non-empty one. */
+export function keySlot(key: string): number {
+  const open = key.indexOf('{')
+  const close = open === -1 ? -1 : key.indexOf('}', open + 1)
+  const hashed = close > open + 1 ? key.slice(open + 1, close) : key
+  return crc16(Buffer.from(hashed)) % 16384
+}

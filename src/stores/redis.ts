@@ -10,7 +10,7 @@ import { decodeTagRecord, MAX_OPEN_WINDOWS, type TagRecord } from '../freshness.
 import { deliver, encodeChange } from './change-message.js'
 import type { ChangeFeed, ChangeHandlers, Driver, KeyLayout, ReadResult, TouchPolicy, WriteRequest } from './driver.js'
 import { clusterTransport, sentinelTransport, standaloneTransport, type FeedTransport } from './feed-transport.js'
-import { bytesView, confirmReplicated, isReady, readMany, readyEvent, refreshAfterFailure, topologyOf, type RedisTopologyKind } from './redis-topology.js'
+import { bytesView, confirmReplicated, isReady, keySlot, readMany, readyEvent, refreshAfterFailure, topologyOf, type RedisTopologyKind } from './redis-topology.js'
 
 // Header offsets (see codec.ts), 1-based for Lua: magic 1-4, lastModified 6-21, expiresAt 22-37.
 const WRITE_IF_NOT_OLDER = `
@@ -376,7 +376,7 @@ export class RedisDriver implements Driver {
   #transport(): FeedTransport {
     const client = this.#store.client as never
     const run = <T>(work: () => Promise<T>): Promise<T> => this.#run(() => work())
-    if (this.#kind === 'cluster') return clusterTransport(client, run)
+    if (this.#kind === 'cluster') return clusterTransport(client, run, keySlot)
     if (this.#kind === 'sentinel') return sentinelTransport(client, run)
     // It only listens: never the reason a script stays open (a server is kept up by its own listener).
     return standaloneTransport(client, run, this.#owned)
