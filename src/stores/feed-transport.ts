@@ -136,14 +136,14 @@ interface SentinelClient {
   off?(event: string, listener: Listener): unknown
   subscribe(channel: string, listener: (message: string) => void): Promise<unknown>
   unsubscribe(channel: string, listener: (message: string) => void): Promise<unknown>
-  publish(channel: string, message: string): Promise<unknown>
 }
 
 /**
- * Sentinel: the sentinel client's own subscription, which it moves to the new master after a failover.
+ * Sentinel: the sentinel client's own subscription, which it moves to the new master after a failover;
+ * `publish` runs PUBLISH on the driver's command connection.
  * `ready` fires on every topology change the sentinels announce (a failover: messages may have been lost).
  */
-export function sentinelTransport(sentinel: SentinelClient, run: RunCommand): FeedTransport {
+export function sentinelTransport(sentinel: SentinelClient, run: RunCommand, publish: (channel: string, message: string) => Promise<unknown>): FeedTransport {
   let subscribed: { channel: string; listener: (message: string) => void } | undefined
   const listeners: Array<[string, Listener]> = []
   return {
@@ -151,7 +151,7 @@ export function sentinelTransport(sentinel: SentinelClient, run: RunCommand): Fe
       subscribed = { channel, listener: onMessage }
       await run(() => sentinel.subscribe(channel, onMessage))
     },
-    publish: async (channel, message) => Number(await run(() => sentinel.publish(channel, message))),
+    publish: async (channel, message) => Number(await publish(channel, message)),
     close: async () => {
       for (const [event, listener] of listeners) sentinel.off?.(event, listener)
       if (subscribed !== undefined) await sentinel.unsubscribe(subscribed.channel, subscribed.listener).catch(() => {})

@@ -188,3 +188,12 @@ export function keySlot(key: string): number {
   const hashed = close > open + 1 ? key.slice(open + 1, close) : key
   return crc16(Buffer.from(hashed)) % 16384
 }
+
+/**
+ * Whether a cluster command failed only because node-redis closed its connection on purpose: after a
+ * failover it drops the connection to a node that is no longer a master, and a command still on it fails
+ * with DisconnectsClientError without having had an answer. Sent again, it goes to the new master.
+ */
+export function isDroppedByRefresh(kind: RedisTopologyKind, error: unknown): boolean {
+  return kind === 'cluster' && (error as { constructor?: { name?: string } } | null)?.constructor?.name === 'DisconnectsClientError'
+}

@@ -10,7 +10,7 @@ import { decodeTagRecord, MAX_OPEN_WINDOWS, type TagRecord } from '../freshness.
 import { deliver, encodeChange } from './change-message.js'
 import type { ChangeFeed, ChangeHandlers, Driver, KeyLayout, ReadResult, TouchPolicy, WriteRequest } from './driver.js'
 import { clusterTransport, sentinelTransport, standaloneTransport, type FeedTransport } from './feed-transport.js'
-import { bytesView, confirmReplicated, isReady, keySlot, readMany, readyEvent, refreshAfterFailure, topologyOf, type RedisTopologyKind } from './redis-topology.js'
+import { bytesView, confirmReplicated, isDroppedByRefresh, isReady, keySlot, readMany, readyEvent, refreshAfterFailure, topologyOf, type RedisTopologyKind } from './redis-topology.js'
 
 // Header offsets (see codec.ts), 1-based for Lua: magic 1-4, lastModified 6-21, expiresAt 22-37.
 const WRITE_IF_NOT_OLDER = `
@@ -115,6 +115,11 @@ export interface RedisClientLike {
   sendCommand(isReadonly: boolean, args: string[]): Promise<unknown>
 }
 
+/** A sentinel client's `acquire()`: a master connection for this caller alone, until `release()`. */
+interface SentinelLeasing {
+  acquire(): Promise<RedisClientLike & { release(): unknown }>
+}
+
 /** The subset of a `@keyv/redis` store this driver uses. */
 export interface KeyvRedisLike {
   client: unknown
@@ -175,6 +180,8 @@ export class RedisDriver implements Driver {
   readonly #kind: RedisTopologyKind
   /** When a cluster or sentinel client that failed to connect was last asked to connect again (epoch ms). */
   #lastRetry = 0
+  /** On a sentinel client this driver opened: the master connection it leased for its commands. */
+  #lease: Promise<RedisClientLike & { release(): unknown }> | undefined
 
   constructor(store: KeyvRedisLike, keys: KeyLayout, owned: boolean) {
     this.#store = store
@@ -237,14 +244,20 @@ export class RedisDriver implements Driver {
     return true
   }
 
-  /** Runs commands, keeping a client this driver opened referenced (the process alive) while they run. */
-  async #run<T>(work: (clients: Clients) => Promise<T>): Promise<T> {
+  /**
+   * Runs commands, keeping a client this driver opened referenced (the process alive) while they run. On a
+   * cluster, work that met a connection node-redis dropped after a failover runs once more, unless
+   * `retry` is false (taking a lease: if the first SET NX did land, a second would report it lost).
+   */
+  async #run<T>(work: (clients: Clients) => Promise<T>, retry = true): Promise<T> {
     // Referenced from before connecting: a first call may be what opens the connection.
     if (this.#owned && this.#busy++ === 0) this.#client.ref?.()
     try {
       return await work(await this.#clients())
     } catch (error) {
       refreshAfterFailure(this.#kind, this.#store.client, error)
+      // Every other call is idempotent: the same write, purge merge, read, or script keyed by a token.
+      if (retry && isDroppedByRefresh(this.#kind, error)) return await work(await this.#clients())
       throw error
     } finally {
       if (this.#owned && --this.#busy === 0) this.#client.unref?.()
@@ -253,8 +266,8 @@ export class RedisDriver implements Driver {
 
   #connect(): Promise<Clients> {
     return this.#store.getClient().then(
-      (client) => {
-        const text = client as RedisClientLike
+      async (client) => {
+        const text = await this.#commandClient(client as RedisClientLike & SentinelLeasing)
         return { text, bytes: bytesView(this.#kind, text) as RedisClientLike }
       },
       (error: unknown) => {
@@ -262,6 +275,21 @@ export class RedisDriver implements Driver {
         throw error
       },
     )
+  }
+
+  /**
+   * The client commands go through. On a sentinel client this driver opened, one connection leased for
+   * good: node-redis 5 hands each burst of commands that finds no lease held a lease of its own, so on a
+   * client left idle for a moment, 50 concurrent reads ran one round trip after another (and with more
+   * than one connection in the pool, leases leaked). A client you pass in is used as it is.
+   */
+  async #commandClient(client: RedisClientLike & SentinelLeasing): Promise<RedisClientLike> {
+    if (this.#kind !== 'sentinel' || !this.#owned) return client
+    this.#lease ??= client.acquire().catch((error: unknown) => {
+      this.#lease = undefined
+      throw error
+    })
+    return this.#lease
   }
 
   async #script(client: RedisClientLike, script: string, keys: string[], args: Array<string | Buffer>): Promise<unknown> {
@@ -323,7 +351,7 @@ export class RedisDriver implements Driver {
   }
 
   acquireLease(key: string, token: string, ttlMs: number): Promise<boolean> {
-    return this.#run(async ({ text }) => (await text.set(this.#keys.lease(key), token, { NX: true, PX: Math.max(1, Math.ceil(ttlMs)) })) === 'OK')
+    return this.#run(async ({ text }) => (await text.set(this.#keys.lease(key), token, { NX: true, PX: Math.max(1, Math.ceil(ttlMs)) })) === 'OK', false)
   }
 
   extendLease(key: string, token: string, ttlMs: number): Promise<boolean> {
@@ -377,7 +405,10 @@ export class RedisDriver implements Driver {
     const client = this.#store.client as never
     const run = <T>(work: () => Promise<T>): Promise<T> => this.#run(() => work())
     if (this.#kind === 'cluster') return clusterTransport(client, run, keySlot)
-    if (this.#kind === 'sentinel') return sentinelTransport(client, run)
+    if (this.#kind === 'sentinel') {
+      // Published through the driver's commands client (its leased connection, on a client it opened).
+      return sentinelTransport(client, run, (channel, message) => this.#run(({ text }) => text.publish(channel, message)))
+    }
     // It only listens: never the reason a script stays open (a server is kept up by its own listener).
     return standaloneTransport(client, run, this.#owned)
   }
@@ -385,6 +416,7 @@ export class RedisDriver implements Driver {
   async close(): Promise<void> {
     if (!this.#owned) return
     const client = this.#client
+    await this.#lease?.then((lease) => lease.release()).catch(() => {})
     if (!client.isOpen) return
     // A graceful close waits for replies to commands in flight; with Redis down they never come. Close
     // gracefully only when connected, and never wait more than a second for it.
