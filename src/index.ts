@@ -28,4 +28,4 @@ export type {
 export type { IsrCacheBus } from './bus.js'
 export { IsrCacheError } from './errors.js'
 export type { IsrCacheErrorCode } from './errors.js'
-export type { KeyvStoreLike, StoreOption } from './stores/resolve.js'
+export type { KeyvStoreLike, RedisClientOption, RedisClusterOption, RedisSentinelOption, StoreOption } from './stores/resolve.js'

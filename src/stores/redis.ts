@@ -9,6 +9,8 @@ import { describeError } from '../errors.js'
 import { decodeTagRecord, MAX_OPEN_WINDOWS, type TagRecord } from '../freshness.js'
 import { ackChannel, ackedFeed } from './acked-feed.js'
 import type { ChangeFeed, ChangeHandlers, Driver, KeyLayout, ReadResult, TouchPolicy, WriteRequest } from './driver.js'
+import { clusterTransport, sentinelTransport, standaloneTransport, type FeedTransport } from './feed-transport.js'
+import { bytesView, confirmReplicated, isDroppedByRefresh, isReady, keySlot, readMany, readyEvent, refreshAfterFailure, topologyOf, type RedisTopologyKind } from './redis-topology.js'
 
 // Header offsets (see codec.ts), 1-based for Lua: magic 1-4, lastModified 6-21, expiresAt 22-37.
 const WRITE_IF_NOT_OLDER = `
@@ -109,6 +111,13 @@ export interface RedisClientLike {
   evalSha(sha: string, options: { keys: string[]; arguments: Array<string | Buffer> }): Promise<unknown>
   eval(script: string, options: { keys: string[]; arguments: Array<string | Buffer> }): Promise<unknown>
   withTypeMapping(mapping: Record<number, unknown>): RedisClientLike
+  /** On a sentinel client: `(isReadonly, args)`; used only there. */
+  sendCommand(isReadonly: boolean, args: string[]): Promise<unknown>
+}
+
+/** A sentinel client's `acquire()`: a master connection for this caller alone, until `release()`. */
+interface SentinelLeasing {
+  acquire(): Promise<RedisClientLike & { release(): unknown }>
 }
 
 /** The subset of a `@keyv/redis` store this driver uses. */
@@ -128,8 +137,6 @@ export function isKeyvRedis(store: unknown): store is KeyvRedisLike {
     typeof (candidate.client as { withTypeMapping?: unknown } | undefined)?.withTypeMapping === 'function'
   )
 }
-
-const BLOB_STRING = 36 // RESP_TYPES.BLOB_STRING in @redis/client
 
 const shas = new Map<string, string>()
 function sha1(script: string): string {
@@ -169,20 +176,28 @@ export class RedisDriver implements Driver {
   readonly #onConnectFailure = new Set<(error: unknown) => void>()
   /** Commands in flight: a client this driver opened keeps the process alive only while there are some. */
   #busy = 0
+  /** One server, a cluster or sentinel: how readiness shows, and how multi-key calls and the feed run. */
+  readonly #kind: RedisTopologyKind
+  /** When a cluster or sentinel client that failed to connect was last asked to connect again (epoch ms). */
+  #lastRetry = 0
+  /** On a sentinel client this driver opened: the master connection it leased for its commands. */
+  #lease: Promise<RedisClientLike & { release(): unknown }> | undefined
 
   constructor(store: KeyvRedisLike, keys: KeyLayout, owned: boolean) {
     this.#store = store
     this.#keys = keys
     this.#owned = owned
+    this.#kind = topologyOf(store.client)
     const client = this.#client
-    client.on?.('ready', () => {
+    const ready = readyEvent(this.#kind)
+    if (ready !== undefined) client.on?.(ready, () => {
       this.#offline = undefined
       this.#onConnectFailure.clear() // the calls that waited for this connection got it
       // An idle connection of ours does not hold a script open (a server stays up on its own listener).
       if (owned && this.#busy === 0) client.unref?.()
     })
     client.on?.('error', (error: unknown) => {
-      if (client.isReady === true) return
+      if (isReady(this.#kind, client)) return
       this.#offline = error
       for (const fail of this.#onConnectFailure) fail(error)
       this.#onConnectFailure.clear()
@@ -200,13 +215,14 @@ export class RedisDriver implements Driver {
    */
   #clients(): Promise<Clients> {
     const client = this.#client
-    if (client.isReady !== true && this.#offline !== undefined) {
+    const ready = isReady(this.#kind, client)
+    if (!ready && this.#offline !== undefined && !this.#retryDue()) {
       return Promise.reject(new Error(`not connected to Redis (${describeError(this.#offline)}); reconnecting in the background`, { cause: this.#offline }))
     }
     // A client that failed to connect is closed by @keyv/redis; ask for it again to retry the connection.
     if (client.isOpen === false) this.#connecting = undefined
     const connecting = (this.#connecting ??= this.#connect())
-    if (client.isReady === true) return connecting
+    if (ready) return connecting
     return Promise.race([
       connecting,
       new Promise<never>((_, reject) => {
@@ -215,12 +231,34 @@ export class RedisDriver implements Driver {
     ])
   }
 
-  /** Runs commands, keeping a client this driver opened referenced (the process alive) while they run. */
-  async #run<T>(work: (clients: Clients) => Promise<T>): Promise<T> {
+  /**
+   * Whether a cluster or sentinel client that failed to connect may be asked again (once a second). A
+   * standalone client reconnects by itself; @keyv/redis closes the other two after a failed first connect.
+   */
+  #retryDue(): boolean {
+    if (this.#kind === 'standalone' || this.#client.isOpen !== false) return false
+    const now = Date.now()
+    if (now - this.#lastRetry < 1000) return false
+    this.#lastRetry = now
+    this.#offline = undefined
+    return true
+  }
+
+  /**
+   * Runs commands, keeping a client this driver opened referenced (the process alive) while they run. On a
+   * cluster, work that met a connection node-redis dropped after a failover runs once more, unless
+   * `retry` is false (taking a lease: if the first SET NX did land, a second would report it lost).
+   */
+  async #run<T>(work: (clients: Clients) => Promise<T>, retry = true): Promise<T> {
     // Referenced from before connecting: a first call may be what opens the connection.
     if (this.#owned && this.#busy++ === 0) this.#client.ref?.()
     try {
       return await work(await this.#clients())
+    } catch (error) {
+      refreshAfterFailure(this.#kind, this.#store.client, error)
+      // Every other call is idempotent: the same write, purge merge, read, or script keyed by a token.
+      if (retry && isDroppedByRefresh(this.#kind, error)) return await work(await this.#clients())
+      throw error
     } finally {
       if (this.#owned && --this.#busy === 0) this.#client.unref?.()
     }
@@ -228,15 +266,30 @@ export class RedisDriver implements Driver {
 
   #connect(): Promise<Clients> {
     return this.#store.getClient().then(
-      (client) => {
-        const text = client as RedisClientLike
-        return { text, bytes: text.withTypeMapping({ [BLOB_STRING]: Buffer }) }
+      async (client) => {
+        const text = await this.#commandClient(client as RedisClientLike & SentinelLeasing)
+        return { text, bytes: bytesView(this.#kind, text) as RedisClientLike }
       },
       (error: unknown) => {
         this.#connecting = undefined // try again on the next call
         throw error
       },
     )
+  }
+
+  /**
+   * The client commands go through. On a sentinel client this driver opened, one connection leased for
+   * good: node-redis 5 hands each burst of commands that finds no lease held a lease of its own, so on a
+   * client left idle for a moment, 50 concurrent reads ran one round trip after another (and with more
+   * than one connection in the pool, leases leaked). A client you pass in is used as it is.
+   */
+  async #commandClient(client: RedisClientLike & SentinelLeasing): Promise<RedisClientLike> {
+    if (this.#kind !== 'sentinel' || !this.#owned) return client
+    this.#lease ??= client.acquire().catch((error: unknown) => {
+      this.#lease = undefined
+      throw error
+    })
+    return this.#lease
   }
 
   async #script(client: RedisClientLike, script: string, keys: string[], args: Array<string | Buffer>): Promise<unknown> {
@@ -280,25 +333,25 @@ export class RedisDriver implements Driver {
   async readTags(tags: readonly string[]): Promise<Array<TagRecord | undefined>> {
     if (tags.length === 0) return []
     return this.#run(async ({ text }) => {
-      const raw = await text.mGet(tags.map((tag) => this.#keys.tag(tag)))
+      const raw = await readMany(this.#kind, text, tags.map((tag) => this.#keys.tag(tag)))
       return raw.map((value) => (typeof value === 'string' ? decodeTagRecord(value) : undefined))
     })
   }
 
   async purgeTags(tags: readonly string[], now: number, expireSeconds: number, maxExpireMs: number): Promise<void> {
     if (tags.length === 0) return
-    await this.#run(({ text }) =>
-      this.#script(
-        text,
-        PURGE_TAGS,
-        tags.map((tag) => this.#keys.tag(tag)),
-        [String(now), String(expireSeconds * 1000), String(maxExpireMs), String(MAX_OPEN_WINDOWS)],
-      ),
-    )
+    const args = [String(now), String(expireSeconds * 1000), String(maxExpireMs), String(MAX_OPEN_WINDOWS)]
+    const keys = tags.map((tag) => this.#keys.tag(tag))
+    await this.#run(async ({ text }) => {
+      // A cluster refuses a script whose keys lie in several slots: one call per tag (each still O(1)).
+      if (this.#kind === 'cluster') await Promise.all(keys.map((key) => this.#script(text, PURGE_TAGS, [key], args)))
+      else await this.#script(text, PURGE_TAGS, keys, args)
+      if (this.#kind === 'sentinel') await confirmReplicated(text)
+    })
   }
 
   acquireLease(key: string, token: string, ttlMs: number): Promise<boolean> {
-    return this.#run(async ({ text }) => (await text.set(this.#keys.lease(key), token, { NX: true, PX: Math.max(1, Math.ceil(ttlMs)) })) === 'OK')
+    return this.#run(async ({ text }) => (await text.set(this.#keys.lease(key), token, { NX: true, PX: Math.max(1, Math.ceil(ttlMs)) })) === 'OK', false)
   }
 
   extendLease(key: string, token: string, ttlMs: number): Promise<boolean> {
@@ -312,46 +365,38 @@ export class RedisDriver implements Driver {
   }
 
   /**
-   * Pub/sub on `<prefix>:bus`, on a second connection (a subscribed connection can do nothing else), and
+   * Pub/sub on `<prefix>:bus` (a second connection on one server, a shard channel on a cluster, the
+   * sentinel client's own subscription on Sentinel: see feed-transport.ts), and
    * `<prefix>:bus:ack:<instance id>` for the acknowledgements of this instance's purges and deletes
-   * (stores/acked-feed.ts: PUBLISH's reply says how many subscriptions to wait for). Messages are at most
+   * (stores/acked-feed.ts: the publish reply says how many subscriptions to wait for). Messages are at most
    * once: after a reconnect the instance resyncs, and L1 entries are re-checked against the store after a
    * bound anyway, so a lost message costs latency, never lasting staleness.
    */
   watch(instanceId: string, handlers: ChangeHandlers): ChangeFeed {
-    const base = this.#store.client as {
-      duplicate(): {
-        on(event: string, listener: (...args: unknown[]) => void): void
-        connect(): Promise<unknown>
-        subscribe(channel: string, listener: (message: string) => void): Promise<void>
-        destroy?(): void
-        disconnect?(): Promise<void>
-        unref?(): void
-        isOpen: boolean
-        isReady?: boolean
-      }
-    }
     const channel = this.#keys.channel
-    const subscriber = base.duplicate()
-    // It only listens: never the reason a script stays open (a server is kept up by its own listener).
-    if (this.#owned) subscriber.unref?.()
+    const transport = this.#transport()
     let connectedBefore = false
     let failedSince = false
     let subscribed = false
-    subscriber.on('error', (error) => {
+    /** Whether the subscription's connection is up, as its events last said (false errs on the safe side). */
+    let connected = true
+    transport.on('error', (error) => {
       failedSince = true
+      connected = false
       handlers.error(error)
     })
-    subscriber.on('ready', () => {
+    transport.on('ready', () => {
       // node-redis resubscribes by itself after a reconnect; what was published meanwhile is lost.
       if (connectedBefore || failedSince) handlers.resync()
       connectedBefore = true
       failedSince = false
+      connected = true
     })
     let closed = false
-    const started = subscriber
-      .connect()
-      .then(() => Promise.all([subscriber.subscribe(channel, acked.onChange), subscriber.subscribe(ackChannel(channel, instanceId), acked.onAck)]))
+    const started = Promise.all([
+      transport.subscribe(channel, (message) => acked.onChange(message)),
+      transport.subscribe(ackChannel(channel, instanceId), (message) => acked.onAck(message)),
+    ])
       .then(() => (subscribed = true))
       .catch((error: unknown) => {
         if (!closed) handlers.error(error) // closing while it was connecting is not news
@@ -359,9 +404,9 @@ export class RedisDriver implements Driver {
     const acked = ackedFeed(
       instanceId,
       {
-        broadcast: (message) => this.#run(async ({ text }) => Number(await text.publish(channel, message))),
-        reply: (to, message) => this.#run(({ text }) => text.publish(ackChannel(channel, to), message)),
-        subscribed: () => subscribed && subscriber.isReady !== false,
+        broadcast: (message) => transport.publish(channel, message),
+        reply: (to, message) => transport.publish(ackChannel(channel, to), message),
+        subscribed: () => subscribed && connected,
         ready: started,
       },
       handlers,
@@ -374,24 +419,32 @@ export class RedisDriver implements Driver {
       close: async () => {
         closed = true
         await acked.feed.close()
-        // Destroy rather than quit: it also ends a connection attempt still retrying against a dead server.
-        try {
-          if (subscriber.destroy) subscriber.destroy()
-          else if (subscriber.isOpen) await subscriber.disconnect?.()
-        } catch {
-          // already closed
-        }
+        await transport.close()
       },
     }
   }
 
+  /** The feed's transport for this kind of deployment. */
+  #transport(): FeedTransport {
+    const client = this.#store.client as never
+    const run = <T>(work: () => Promise<T>): Promise<T> => this.#run(() => work())
+    if (this.#kind === 'cluster') return clusterTransport(client, run, keySlot)
+    if (this.#kind === 'sentinel') {
+      // Published through the driver's commands client (its leased connection, on a client it opened).
+      return sentinelTransport(client, run, (channel, message) => this.#run(({ text }) => text.publish(channel, message)))
+    }
+    // It only listens: never the reason a script stays open (a server is kept up by its own listener).
+    return standaloneTransport(client, run, this.#owned)
+  }
+
   async close(): Promise<void> {
     if (!this.#owned) return
-    const client = this.#store.client as { isOpen?: boolean; isReady?: boolean }
+    const client = this.#client
+    await this.#lease?.then((lease) => lease.release()).catch(() => {})
     if (!client.isOpen) return
     // A graceful close waits for replies to commands in flight; with Redis down they never come. Close
     // gracefully only when connected, and never wait more than a second for it.
-    if (client.isReady) {
+    if (isReady(this.#kind, client)) {
       const graceful = this.#store.disconnect().then(() => true, () => false)
       const timer = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 1000).unref())
       if (await Promise.race([graceful, timer])) return

@@ -9,14 +9,24 @@ import { restoreFastStringPrototype } from './fast-strings.js'
 import { KeyvDriver } from './keyv.js'
 import { MemoryDriver } from './memory.js'
 import { isKeyvRedis, RedisDriver } from './redis.js'
+import { layoutFor, topologyOf } from './redis-topology.js'
+import { clusterOptions, isTopologyScheme, sentinelOptions, type TopologyScheme } from './redis-urls.js'
 import { isKeyvSqlite, SqliteDriver } from './sqlite.js'
 
 /**
- * Where entries live: a URL (`'memory://'`, `'redis://…'`, `'rediss://…'`, `'sqlite://path/to/file.sqlite'`),
- * a node-redis client (`createClient(…)`, e.g. with TLS options), a `Keyv` instance, any keyv storage
- * adapter (including one you write), or a `Map`.
+ * Where entries live: a URL (`'memory://'`, `'redis://…'`, `'rediss://…'`, `'redis+cluster://h:p,h:p'`,
+ * `'redis+sentinel://h:p,h:p/mymaster'`, `'sqlite://path/to/file.sqlite'`), a node-redis client
+ * (`createClient(…)`, e.g. with TLS options, `createCluster(…)` or `createSentinel(…)`), a `Keyv`
+ * instance, any keyv storage adapter (including one you write), or a `Map`.
  */
-export type StoreOption = string | Keyv | KeyvStoreLike | Map<unknown, unknown> | RedisClientOption
+export type StoreOption =
+  | string
+  | Keyv
+  | KeyvStoreLike
+  | Map<unknown, unknown>
+  | RedisClientOption
+  | RedisClusterOption
+  | RedisSentinelOption
 
 /** A node-redis v5 client made with `createClient` from `redis` or `@redis/client`. */
 export interface RedisClientOption {
@@ -24,6 +34,22 @@ export interface RedisClientOption {
   sendCommand(...args: never[]): unknown
   connect(): unknown
   duplicate(...args: never[]): unknown
+}
+
+/** A node-redis v5 Redis Cluster client made with `createCluster` from `redis` or `@redis/client`. */
+export interface RedisClusterOption {
+  withTypeMapping(mapping: Record<number, unknown>): unknown
+  sSubscribe(...args: never[]): unknown
+  connect(): unknown
+  readonly slots: unknown
+  readonly masters: unknown
+}
+
+/** A node-redis v5 Sentinel client made with `createSentinel` from `redis` or `@redis/client`. */
+export interface RedisSentinelOption {
+  withTypeMapping(mapping: Record<number, unknown>): unknown
+  getSentinelNode(): unknown
+  connect(): unknown
 }
 
 /**
@@ -114,7 +140,8 @@ function fromAdapter(adapter: unknown, keyv: Keyv | undefined, owned: boolean, c
   const keys = keyLayout(context.prefix)
   if (isKeyvRedis(adapter)) {
     if (owned) listenForErrors(adapter, context.onStoreError)
-    return new RedisDriver(adapter, keys, owned)
+    // A cluster's keys carry hash tags; one server's and Sentinel's keep the layout they always had.
+    return new RedisDriver(adapter, layoutFor(topologyOf(adapter.client), context.prefix), owned)
   }
   if (isKeyvSqlite(adapter)) {
     if (owned) listenForErrors(adapter, context.onStoreError)
@@ -123,8 +150,23 @@ function fromAdapter(adapter: unknown, keyv: Keyv | undefined, owned: boolean, c
   return new KeyvDriver(keyv ?? new Keyv({ store: adapter as KeyvStoreLike }), keys, owned, context.onStoreError)
 }
 
+/** Reconnection backoff, as @keyv/redis does it: 100 ms doubling to 2 s, with jitter. */
+const reconnectStrategy = (attempt: number): number => Math.min(2 ** attempt * 100, 2000) + Math.random() * 100
+
+/** A Redis Cluster or Sentinel store from its URL (see redis-urls.ts), on a client made by @keyv/redis. */
+function fromTopologyUrl(url: string, scheme: TopologyScheme, context: ResolveContext): Driver {
+  type Factory = (options: object) => unknown
+  const redis = requirePeer<{ default: new (connect: unknown, options?: object) => unknown; createCluster: Factory; createSentinel: Factory }>('@keyv/redis', scheme)
+  const client = scheme.endsWith('cluster')
+    ? redis.createCluster(clusterOptions(url, scheme, reconnectStrategy))
+    : redis.createSentinel(sentinelOptions(url, scheme, reconnectStrategy))
+  const adapter = new redis.default(client, { throwOnConnectError: false, throwOnErrors: true })
+  return fromAdapter(adapter, undefined, true, context)
+}
+
 function fromUrl(url: string, context: ResolveContext): Driver {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase()
+  if (isTopologyScheme(scheme)) return fromTopologyUrl(url, scheme, context)
   switch (scheme) {
     case 'memory':
       return new MemoryDriver({ maxBytes: context.maxMemoryBytes, now: context.now })
@@ -137,7 +179,7 @@ function fromUrl(url: string, context: ResolveContext): Driver {
       // and running when Redis returns, long after its caller gave up (a lease taken then would block the
       // key for a whole lease ttl, a write would land late). Reconnection backoff as @keyv/redis does it.
       const adapter = new KeyvRedis(
-        { url, disableOfflineQueue: true, socket: { reconnectStrategy: (attempt: number) => Math.min(2 ** attempt * 100, 2000) + Math.random() * 100 } },
+        { url, disableOfflineQueue: true, socket: { reconnectStrategy } },
         { throwOnConnectError: false, throwOnErrors: true },
       )
       return fromAdapter(adapter, undefined, true, context)
@@ -158,12 +200,16 @@ function fromUrl(url: string, context: ResolveContext): Driver {
       throw new IsrCacheError(
         'E_INVALID_OPTION',
         `store ${JSON.stringify(url)} is not a supported URL; use "memory://", "redis://host:6379", "rediss://host:6380", ` +
+          '"redis+cluster://host:6379,host:6379", "redis+sentinel://host:26379,host:26379/mymaster", ' +
           '"sqlite://path/to/file.sqlite", or pass a Keyv instance or keyv store',
       )
   }
 }
 
-/** A node-redis v5 client (createClient), as users create it for TLS options, ACLs or an existing pool. */
+/**
+ * A node-redis v5 client, as users create it for TLS options, ACLs or an existing pool: `createClient`,
+ * `createCluster` or `createSentinel` (which has no `duplicate`).
+ */
 function isNodeRedisClient(value: unknown): boolean {
   const candidate = value as Record<string, unknown> | null
   return (
@@ -172,7 +218,7 @@ function isNodeRedisClient(value: unknown): boolean {
     typeof candidate.withTypeMapping === 'function' &&
     typeof candidate.sendCommand === 'function' &&
     typeof candidate.connect === 'function' &&
-    typeof candidate.duplicate === 'function'
+    (typeof candidate.duplicate === 'function' || typeof candidate.getSentinelNode === 'function')
   )
 }
 

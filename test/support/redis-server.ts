@@ -112,6 +112,8 @@ export interface PrivateRedisOptions {
    * Clients are not asked for certificates. The plain port stays open: the readiness check uses it.
    */
   tls?: { certFile: string; keyFile: string }
+  /** A config file to start from (put first on the command line; Sentinel needs one it may rewrite). */
+  configFile?: string
 }
 
 /** Starts a private redis-server on a free loopback port. Always `close()` it (afterAll). */
@@ -127,6 +129,7 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
   let closed = false
 
   const args = [
+    ...(options.configFile === undefined ? [] : [options.configFile]),
     '--port', String(port),
     '--bind', '127.0.0.1',
     '--save', '',
