@@ -30,7 +30,8 @@
  * The last line printed is JSON:
  *   {"nextHitRpsVsBuiltin", "nextHitRpsVsFortedigital", "nextHitRpsVsTrieb" (isr-cache's req/s ÷ theirs),
  *    "nextP99VsBuiltin" (isr-cache's p99 ÷ built-in's), "nextOneConnLatencyVsBuiltin" (median latency at
- *    one connection, isr-cache ÷ built-in), "lookupsPerRequest": {map, isrCache, fortedigital, trieb}, …}
+ *    one connection, isr-cache ÷ built-in, from a last pass where the servers run side by side and take
+ *    single requests in turn), "lookupsPerRequest": {map, isrCache, fortedigital, trieb}, …}
  *
  * Environment: BENCH_PATH (/blog/a, a prerendered page with revalidate 3600, so every request is a HIT),
  * BENCH_DURATION (seconds per measurement, 10), BENCH_CONNECTIONS (50), BENCH_ROUNDS (3),
@@ -108,28 +109,67 @@ async function fetchOnce(url) {
   return response
 }
 
+/** One GET of `url` on `agent`, timed from the call to the end of the body, in µs. */
+function timedRequest(url, agent) {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint()
+    request(url, { agent }, (response) => {
+      response.on('data', () => {})
+      response.on('end', () => resolve(Number(process.hrtime.bigint() - started) / 1000))
+      response.on('error', reject)
+    })
+      .on('error', reject)
+      .end()
+  })
+}
+
 /** Median and p99 of `count` sequential requests on one keep-alive connection, in µs. */
 async function oneConnection(url, count) {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 })
-  const once = () =>
-    new Promise((resolve, reject) => {
-      const started = process.hrtime.bigint()
-      request(url, { agent }, (response) => {
-        response.on('data', () => {})
-        response.on('end', () => resolve(Number(process.hrtime.bigint() - started) / 1000))
-        response.on('error', reject)
-      })
-        .on('error', reject)
-        .end()
-    })
   try {
-    for (let i = 0; i < Math.min(200, count); i++) await once()
+    for (let i = 0; i < Math.min(200, count); i++) await timedRequest(url, agent)
     const times = []
-    for (let i = 0; i < count; i++) times.push(await once())
+    for (let i = 0; i < count; i++) times.push(await timedRequest(url, agent))
     times.sort((a, b) => a - b)
     return { medianUs: Math.round(median(times)), p99Us: Math.round(times[Math.floor(times.length * 0.99)]) }
   } finally {
     agent.destroy()
+  }
+}
+
+/**
+ * The one-connection pass again, side by side: the named set-ups run at once (each having rendered a page,
+ * so that all are in the same state: see the warm-up in `measure`), and single requests go to each in turn,
+ * on a keep-alive connection of its own. The machine's speed drifts from one round to the next by more
+ * than the difference between set-ups; interleaved request by request, the drift falls on all alike.
+ * Medians in µs, by set-up.
+ */
+async function interleavedOneConnection(names) {
+  const servers = []
+  const agents = []
+  try {
+    for (const name of names) {
+      const server = await startNext(dir, { port: await freePort(), name: `${name}-interleaved`, env: { UPSTREAM_URL: upstream.url, ...setups[name].env } })
+      servers.push(server)
+      agents.push(new Agent({ keepAlive: true, maxSockets: 1 }))
+      await fetchOnce(`${server.url}/blog/bench-warm-${process.pid}-${++warmPages}`)
+      let cache = null
+      for (let i = 0; i < 50 && cache !== 'HIT'; i++) cache = (await fetchOnce(server.url + path)).headers.get('x-nextjs-cache')
+      if (cache !== 'HIT') throw new Error(`${name}: ${path} is not a HIT after 50 requests (interleaved pass)`)
+    }
+    const urls = servers.map((server) => server.url + path)
+    for (let k = 0; k < 200; k++) for (let i = 0; i < urls.length; i++) await timedRequest(urls[i], agents[i])
+    const times = urls.map(() => [])
+    for (let k = 0; k < latencyRequests; k++) {
+      for (let j = 0; j < urls.length; j++) {
+        const i = (j + k) % urls.length // who goes first turns too
+        times[i].push(await timedRequest(urls[i], agents[i]))
+      }
+    }
+    return Object.fromEntries(names.map((name, i) => [name, Math.round(median(times[i].sort((a, b) => a - b)))]))
+  } finally {
+    for (const agent of agents) agent.destroy()
+    for (const server of servers) await server.stop()
   }
 }
 
@@ -226,6 +266,9 @@ try {
   }
   const has = (name) => runs[name] !== undefined
   const ratio = (a, b) => (has(a) && has(b) ? rpsRatio(runs[a], runs[b]) : null)
+  const sideBySide = ['builtin', 'map', 'isrCache', 'isrCacheUnbatched'].filter(has)
+  const interleaved = has('builtin') && has('isrCache') ? await interleavedOneConnection(sideBySide) : undefined
+  if (interleaved !== undefined) console.log(`[bench] one connection, interleaved request by request (median µs): ${JSON.stringify(interleaved)}`)
   const summary = Object.fromEntries(
     Object.entries(runs).map(([name, list]) => {
       const fields = ['rps', 'p50Ms', 'p99Ms', 'cpuUsPerRequest', 'oneConnMedianUs', 'oneConnP99Us', ...(name === 'builtin' ? [] : ['lookupsPerRequest'])]
@@ -246,7 +289,10 @@ try {
       nextHitRpsVsFortedigital: ratio('isrCache', 'fortedigital'),
       nextHitRpsVsTrieb: ratio('isrCache', 'trieb'),
       nextP99VsBuiltin: ratioOf(runs.isrCache, runs.builtin, 'p99Ms'),
-      nextOneConnLatencyVsBuiltin: ratioOf(runs.isrCache, runs.builtin, 'oneConnMedianUs'),
+      // From the interleaved pass (see interleavedOneConnection); the per-round ratio is kept beside it.
+      nextOneConnLatencyVsBuiltin: interleaved === undefined ? null : round2(interleaved.isrCache / interleaved.builtin),
+      oneConnInterleavedUs: interleaved ?? null,
+      nextOneConnLatencyVsBuiltinByRound: ratioOf(runs.isrCache, runs.builtin, 'oneConnMedianUs'),
       // Server CPU time per request, isr-cache ÷ built-in (other load on the machine distorts it less).
       nextHitCpuVsBuiltin: ratioOf(runs.isrCache, runs.builtin, 'cpuUsPerRequest'),
       lookupsPerRequest: Object.fromEntries(Object.entries(summary).flatMap(([name, figure]) => (name === 'builtin' ? [] : [[name, figure.lookupsPerRequest]]))),
