@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createIsrCache, type IsrCache } from '../src/index.js'
 import { runStoreConformance } from '../src/testing.js'
 import { keySlot } from '../src/stores/redis-topology.js'
+import { feedCarriesChanges } from './support/feed-scenario.js'
 import { command, startPrivateCluster, waitFor, type PrivateCluster } from './support/redis-topologies.js'
 
 let cluster: PrivateCluster
@@ -112,32 +113,11 @@ describe('Redis Cluster: where the keys go', () => {
 describe('Redis Cluster: the change feed over sharded pub/sub', () => {
   it('carries a purge and a write to another instance, whose L1 and tag cache would otherwise hold for 60 s', async () => {
     const p = prefix('feed')
-    // Long l1MaxAge and tagCacheTtl: without the feed, `b` would serve its L1 copy for a minute.
-    const options = { store: cluster.url, prefix: p, l1MaxAge: 60, tagCacheTtl: 60 }
-    const a = createIsrCache(options)
-    const b = createIsrCache(options)
-    try {
-      await a.set('page', 'v1', { tags: ['posts'] })
-      await a.set('other', 'o1')
-      expect((await b.get('page'))?.status).toBe('hit')
-      expect((await b.get('other'))?.value).toBe('o1')
-      // Both instances are subscribed to the one shard channel (SPUBLISH's reply counts them).
-      await waitFor('two shard-channel subscribers', 5000, async () => {
-        const master = await cluster.masterOf(`${p}:bus`)
-        const [, count] = (await command(master, ['PUBSUB', 'SHARDNUMSUB', `${p}:bus`])) as [string, number]
-        return Number(count) === 2
-      })
-      await new Promise((resolve) => setTimeout(resolve, 2))
-      // Acknowledged over this transport too: once the purge has returned, b has applied it (no waiting).
-      expect(await a.revalidateTag('posts')).toEqual({ acknowledged: 1, live: 1, complete: true })
-      expect(await b.get('page')).toBeUndefined()
-      await a.set('other', 'o2')
-      await waitFor('b to see the write', 5000, async () => (await b.get('other'))?.value === 'o2')
-      expect(await a.delete('other')).toEqual({ acknowledged: 1, live: 1, complete: true })
-      expect(await b.get('other')).toBeUndefined()
-    } finally {
-      await Promise.all([a.close(), b.close()])
-    }
+    // One shard channel, SPUBLISH's reply counting its subscribers.
+    await feedCarriesChanges({ store: cluster.url, prefix: p }, async () => {
+      const [, count] = (await command(await cluster.masterOf(`${p}:bus`), ['PUBSUB', 'SHARDNUMSUB', `${p}:bus`])) as [string, number]
+      return Number(count)
+    })
   })
 })
 

@@ -8,6 +8,7 @@ import { createSentinel } from '@redis/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createIsrCache, IsrCacheError } from '../src/index.js'
 import { runStoreConformance } from '../src/testing.js'
+import { feedCarriesChanges } from './support/feed-scenario.js'
 import { command, startPrivateSentinel, waitFor, type PrivateSentinel } from './support/redis-topologies.js'
 
 let sentinel: PrivateSentinel
@@ -51,29 +52,11 @@ describe('Redis Sentinel: a client passed in', () => {
 
 describe('Redis Sentinel: the change feed', () => {
   it('carries a purge and a write to another instance, whose L1 and tag cache would otherwise hold for 60 s', async () => {
-    const options = { store: sentinel.url, prefix: prefix('feed'), l1MaxAge: 60, tagCacheTtl: 60 }
-    const a = createIsrCache(options)
-    const b = createIsrCache(options)
-    try {
-      await a.set('page', 'v1', { tags: ['posts'] })
-      await a.set('other', 'o1')
-      expect((await b.get('page'))?.status).toBe('hit')
-      expect((await b.get('other'))?.value).toBe('o1')
-      await waitFor('two subscribers on the master', 5000, async () => {
-        const [, count] = (await command(await sentinel.masterPort(), ['PUBSUB', 'NUMSUB', `${options.prefix}:bus`])) as [string, number]
-        return Number(count) === 2
-      })
-      await new Promise((resolve) => setTimeout(resolve, 2))
-      // Acknowledged over this transport too: once the purge has returned, b has applied it (no waiting).
-      expect(await a.revalidateTag('posts')).toEqual({ acknowledged: 1, live: 1, complete: true })
-      expect(await b.get('page')).toBeUndefined()
-      await a.set('other', 'o2')
-      await waitFor('b to see the write', 5000, async () => (await b.get('other'))?.value === 'o2')
-      expect(await a.delete('other')).toEqual({ acknowledged: 1, live: 1, complete: true })
-      expect(await b.get('other')).toBeUndefined()
-    } finally {
-      await Promise.all([a.close(), b.close()])
-    }
+    const p = prefix('feed')
+    await feedCarriesChanges({ store: sentinel.url, prefix: p }, async () => {
+      const [, count] = (await command(await sentinel.masterPort(), ['PUBSUB', 'NUMSUB', `${p}:bus`])) as [string, number]
+      return Number(count)
+    })
   })
 })
 
