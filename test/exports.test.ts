@@ -18,7 +18,7 @@ const require = createRequire(join(root, 'package.json'))
 const expected: Record<string, string[]> = {
   '.': ['IsrCacheError', 'createIsrCache'],
   './testing': ['runStoreConformance'],
-  './next': ['createNextCacheHandler', 'createNextUseCacheHandler'],
+  './next': ['createNextCacheHandler', 'createNextUseCacheHandler', 'withIsrCache'],
   './http': ['createIsrHandler', 'createRevalidationHandler'],
   './sveltekit': ['createIsrHandle', 'withIsr'],
   './astro': ['createIsrMiddleware', 'isrCacheProvider'],
