@@ -487,6 +487,7 @@ describe.runIf(redisAvailable)('Next 16 example: concurrent requests for a page 
   const clusters: Cluster[] = []
   const ports: Record<'batched' | 'unbatched', number> = { batched: 0, unbatched: 0 }
   const instances: Partial<Record<'batched' | 'unbatched', Instance>> = {}
+  let importedInstance: Instance | undefined
 
   beforeAll(async () => {
     const app = await prepareExample('next')
@@ -498,6 +499,11 @@ describe.runIf(redisAvailable)('Next 16 example: concurrent requests for a page 
       clusters.push(cluster)
       instances[name] = cluster.instances[0]
     }
+    // withIsrCache with registerAtStart: false: Next imports the handler module on every request, as with a
+    // plain `cacheHandler` in the config.
+    const imported = await startCluster(app, { store: REDIS_URL, prefix, names: ['imported'], env: { ISR_CACHE_NEXT_REGISTER_AT_START: '0' } })
+    clusters.push(imported)
+    importedInstance = imported.instances[0]
   }, PREPARE_TIMEOUT)
   afterAll(async () => {
     await Promise.all(clusters.map((cluster) => cluster.stop()))
@@ -527,6 +533,23 @@ describe.runIf(redisAvailable)('Next 16 example: concurrent requests for a page 
     // An L1 hit answered at once shares only by chance (a lookup that happened to read Redis, requests parsed
     // from one socket read): the reason for the option.
     expect(total('batched'), 'with the option off, requests shared fewer lookups').toBeLessThan(total('unbatched'))
+  })
+
+  it('the handler registered at `next start` (withIsrCache, the default) and the one Next imports per request (registerAtStart: false) serve one store', async () => {
+    const registered = instances.batched as Instance
+    const imported = importedInstance as Instance
+    const said = 'cacheHandler registered with Next at start'
+    expect(registered.output(), 'withIsrCache registered the class while `next start` loaded its config').toContain(said)
+    expect(imported.output()).not.toContain(said)
+    for (const [first, second, slug] of [
+      [registered, imported, `registered-first-${RUN}`],
+      [imported, registered, `imported-first-${RUN}`],
+    ] as const) {
+      const rendered = await first.get(`/blog/${slug}`)
+      expectPage(rendered, { cache: 'MISS' })
+      expectPage(await first.get(`/blog/${slug}`), { cache: 'HIT', renderId: rendered.renderId as string })
+      expectPage(await second.get(`/blog/${slug}`), { cache: 'HIT', renderId: rendered.renderId as string })
+    }
   })
 })
 

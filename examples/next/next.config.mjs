@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url'
+import { withIsrCache } from 'isr-cache/next'
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url))
 
@@ -25,14 +26,6 @@ if (countGets) process.env.ISR_CACHE_COUNTED_HANDLER = here(pagesHandler)
 const nextConfig = {
   // NEXT_DIST_DIR lets a test build a second output next to the first (the unreachable-store build test).
   distDir: process.env.NEXT_DIST_DIR || '.next',
-  ...(useIsrCache && {
-    // Pages, route handlers and fetch data (a class; Next constructs it per request).
-    cacheHandler: here(countGets ? './tooling/counting-handler.mjs' : pagesHandler),
-    // 'use cache' entries (a plain object).
-    cacheHandlers: { default: here('./use-cache-handler.mjs') },
-    // No second in-memory copy in Next: isr-cache keeps its own L1 tier, kept current across instances.
-    cacheMaxMemorySize: 0,
-  }),
   experimental: {
     // 'use cache' without cacheComponents, so `export const revalidate` stays legal in the other routes.
     useCache: true,
@@ -42,4 +35,22 @@ const nextConfig = {
   outputFileTracingRoot: here('.'),
 }
 
-export default nextConfig
+// The peers are set up as their READMEs say: their module named as cacheHandler (Next imports it on every
+// request). isr-cache (and the bench's Map reference) go through withIsrCache, which registers the class
+// once at `next start` (ISR_CACHE_NEXT_REGISTER_AT_START=0, read by `next start`, turns that off).
+const peer = process.env.ISR_CACHE_BENCH_HANDLER === 'fortedigital' || process.env.ISR_CACHE_BENCH_HANDLER === 'trieb'
+const cacheHandler = here(countGets ? './tooling/counting-handler.mjs' : pagesHandler)
+const useCacheHandlers = { default: here('./use-cache-handler.mjs') }
+
+export default !useIsrCache
+  ? nextConfig
+  : peer
+    ? { ...nextConfig, cacheHandler, cacheHandlers: useCacheHandlers, cacheMaxMemorySize: 0 }
+    : // Pages, route handlers and fetch data (a class; Next constructs it per request), 'use cache' entries
+      // (a plain object), and cacheMaxMemorySize: 0 (isr-cache keeps its own L1 tier, kept current across
+      // instances; a second in-memory copy in Next would only hide purges).
+      withIsrCache(nextConfig, {
+        cacheHandler,
+        cacheHandlers: useCacheHandlers,
+        registerAtStart: process.env.ISR_CACHE_NEXT_REGISTER_AT_START !== '0',
+      })
