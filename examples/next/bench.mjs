@@ -4,9 +4,12 @@
  * page, served by one `next start` at a time, with each of these as its cache:
  *
  *   builtin       Next's own cache (ISR_CACHE_DISABLED=1: next.config.mjs leaves out cacheHandler/cacheHandlers)
- *   map           a do-nothing Map as the cacheHandler (tooling/map-handler.mjs): what Next itself spends per
- *                 request on any custom handler whose lookup answers at once
- *   isrCache      isr-cache on Redis (REDIS_URL, default redis://127.0.0.1:6379) with its L1 tier
+ *   map           a do-nothing Map as the cacheHandler (tooling/map-handler.mjs), set up as isr-cache is
+ *                 (withIsrCache): what Next itself spends per request on a handler whose lookup answers at once
+ *   isrCache      isr-cache on Redis (REDIS_URL, default redis://127.0.0.1:6379) with its L1 tier, as the
+ *                 example's next.config.mjs sets it up (withIsrCache: the class registered at `next start`)
+ *   isrCacheImported  isr-cache with withIsrCache's registerAtStart: false,
+ *                 i.e. `cacheHandler` named in the config, which Next imports again on every request
  *   fortedigital  @fortedigital/nextjs-cache-handler, its README's production set-up (LRU + redis-strings)
  *   trieb         @trieb.work/nextjs-turbo-redis-cache, its README's "Option A" (the package as cacheHandler)
  *
@@ -60,6 +63,8 @@ const allSetups = {
   // The 'use cache' handler stays isr-cache on Redis in every custom set-up (the page does not use it).
   map: { env: { ISR_CACHE_BENCH_HANDLER: 'map' } },
   isrCache: { env: {} },
+  // isr-cache named as cacheHandler in the config (withIsrCache's registerAtStart: false).
+  isrCacheImported: { env: { ISR_CACHE_NEXT_REGISTER_AT_START: '0' } },
   // Not run unless named in BENCH_SETUPS: isr-cache with batchPageLookups: false.
   isrCacheUnbatched: { optional: true, env: { ISR_CACHE_BENCH_HANDLER: 'unbatched' } },
   fortedigital: {
@@ -266,7 +271,7 @@ try {
   }
   const has = (name) => runs[name] !== undefined
   const ratio = (a, b) => (has(a) && has(b) ? rpsRatio(runs[a], runs[b]) : null)
-  const sideBySide = ['builtin', 'map', 'isrCache', 'isrCacheUnbatched'].filter(has)
+  const sideBySide = ['builtin', 'map', 'isrCache', 'isrCacheImported', 'isrCacheUnbatched'].filter(has)
   const interleaved = has('builtin') && has('isrCache') ? await interleavedOneConnection(sideBySide) : undefined
   if (interleaved !== undefined) console.log(`[bench] one connection, interleaved request by request (median µs): ${JSON.stringify(interleaved)}`)
   const summary = Object.fromEntries(
@@ -301,6 +306,8 @@ try {
       mapHandlerRpsVsBuiltin: ratio('map', 'builtin'),
       nextHitRpsVsMapHandler: ratio('isrCache', 'map'),
       batchingRpsGain: ratio('isrCache', 'isrCacheUnbatched'),
+      // One connection, interleaved: isr-cache registered at start ÷ named in the config (imported per request).
+      registerAtStartLatencyRatio: interleaved?.isrCacheImported === undefined ? null : round2(interleaved.isrCache / interleaved.isrCacheImported),
     }),
   )
 } finally {
