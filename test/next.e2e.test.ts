@@ -621,6 +621,10 @@ describe.runIf(redisAvailable)('Next 15.5 example: two `next start` instances sh
 
   it('MISS → HIT → STALE → HIT with a new render on /isr, across both instances', () => missHitStaleHit(A, B))
 
+  it('withIsrCache registered the cacheHandler class at `next start` (15.5 reads the same global as 16)', () => {
+    for (const instance of [A, B]) expect(instance.output()).toContain('cacheHandler registered with Next at start')
+  })
+
   it("a tag purge (revalidateTag('posts')) on A: B re-renders at once", () => hardTagPurgeAcross(A, B, cluster, undefined))
 
   it('a restarted instance serves the cache it left: the same render id, STALE once it is 1 s old (Next 15.5 cannot read cacheControl)', () =>
