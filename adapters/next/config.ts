@@ -16,6 +16,7 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { isAbsolute } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { nextMajorFrom } from './shared.js'
 
 /** Next's phase names (next/constants), as its config function receives them. */
 const PRODUCTION_SERVER = 'phase-production-server'
@@ -69,18 +70,13 @@ function modulePath(location: ModuleLocation, option: string): string {
   return text
 }
 
-/** The installed Next, seen from the handler's own directory: its major version and whether its IncrementalCache reads the global handler slot. */
-function installedNext(handlerFile: string): { major: number; readsGlobalHandler: boolean } | undefined {
-  const require = createRequire(handlerFile)
+/** Whether the Next installed beside the handler reads a handler class from the global slot (its IncrementalCache source says). */
+function nextReadsGlobalHandler(handlerFile: string): boolean {
   try {
-    const { version } = JSON.parse(readFileSync(require.resolve('next/package.json'), 'utf8')) as { version: string }
-    const source = readFileSync(require.resolve('next/dist/server/lib/incremental-cache/index.js'), 'utf8')
-    return {
-      major: Number.parseInt(version, 10),
-      readsGlobalHandler: source.includes("Symbol.for('@next/cache-handlers')") && source.includes('.FetchCache'),
-    }
+    const source = readFileSync(createRequire(handlerFile).resolve('next/dist/server/lib/incremental-cache/index.js'), 'utf8')
+    return source.includes("Symbol.for('@next/cache-handlers')") && source.includes('.FetchCache')
   } catch {
-    return undefined // not found from there: name the handler in the config and let Next do as it does
+    return false // not found from there: name the handler in the config and let Next do as it does
   }
 }
 
@@ -126,24 +122,23 @@ export function withIsrCache<C extends object>(nextConfig: NextConfigInput<C>, o
     if (base.cacheHandler !== undefined) {
       throw new TypeError('withIsrCache: your config sets cacheHandler too; leave it out (withIsrCache sets it from its cacheHandler option)')
     }
-    const next = installedNext(handlerFile)
     const config: NextConfigObject = { ...base, cacheMaxMemorySize: base.cacheMaxMemorySize ?? 0 }
     if (Object.keys(useCacheFiles).length > 0) {
       if (base.cacheHandlers !== undefined || experimental.cacheHandlers !== undefined) {
         throw new TypeError('withIsrCache: your config sets cacheHandlers too; pass them as withIsrCache({ … }, { cacheHandlers })')
       }
       // Next 15.5 reads them under experimental (16 moved them out).
-      if (next !== undefined && next.major < 16) config.experimental = { ...experimental, cacheHandlers: useCacheFiles }
+      if (nextMajorFrom(handlerFile) < 16) config.experimental = { ...experimental, cacheHandlers: useCacheFiles }
       else config.cacheHandlers = useCacheFiles
     }
     const images = base.images as { customCacheHandler?: boolean } | undefined
     const atStart = phase === PRODUCTION_SERVER && options.registerAtStart !== false && images?.customCacheHandler !== true
-    let named = true
-    if (atStart && next?.readsGlobalHandler !== true) {
+    let registered = false
+    if (atStart && !nextReadsGlobalHandler(handlerFile)) {
       console.log(`[isr-cache] the installed Next does not take a registered cacheHandler class: ${handlerFile} is named in the config, and Next imports it on every request`)
     } else if (atStart) {
-      named = !registerGlobally(await handlerClass(handlerFile), handlerFile)
+      registered = registerGlobally(await handlerClass(handlerFile), handlerFile)
     }
-    return (named ? { ...config, cacheHandler: handlerFile } : config) as C & IsrCacheNextConfigFields
+    return (registered ? config : { ...config, cacheHandler: handlerFile }) as C & IsrCacheNextConfigFields
   }
 }

@@ -98,17 +98,20 @@ function hasPackage(name: string): boolean {
   }
 }
 
+/** The major version of the Next.js that `require` would load from the file `from` (16 when it cannot be told). */
+export function nextMajorFrom(from: string): number {
+  try {
+    const version = (createRequire(from)('next/package.json') as { version: string }).version
+    return Number.parseInt(version, 10) || 16
+  } catch {
+    return 16
+  }
+}
+
 let major: number | undefined
 /** The major version of the Next.js the app runs (16 when it cannot be told). */
 export function nextMajor(): number {
-  if (major === undefined) {
-    try {
-      const version = (createRequire(join(process.cwd(), 'package.json'))('next/package.json') as { version: string }).version
-      major = Number.parseInt(version, 10) || 16
-    } catch {
-      major = 16
-    }
-  }
+  major ??= nextMajorFrom(join(process.cwd(), 'package.json'))
   return major
 }
 
