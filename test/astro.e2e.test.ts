@@ -9,9 +9,9 @@
  */
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { chromiumAvailable, launchChromium, watchPage } from './support/browser.js'
 import type { NextServer } from '../examples/next/tooling/prepare.mjs'
 import { startUpstream, type Upstream } from '../examples/next/tooling/upstream.mjs'
 import { appDir, prepareAstro, prepareAstro7, startAstro, startAstro7, type Astro7Cache } from '../examples/astro/tooling/app.mjs'
@@ -29,7 +29,6 @@ const BYPASS = randomBytes(16).toString('hex')
 const RUN = Date.now().toString(36)
 /** Bound for a purge or a write on one instance to show on the other (bus, else the 1 s L1 re-check). */
 const PROPAGATION_MS = 10_000
-const CHROMIUM = '/usr/bin/chromium'
 const log = (line: string) => console.log(`[astro e2e] ${line}`)
 
 let prepared: Promise<unknown> | undefined
@@ -282,10 +281,9 @@ describe.runIf(redisAvailable)('examples/astro (Astro 5 middleware): two product
     expect([first.cache, first.id]).toEqual(['HIT', miss.id])
   }, TEST_TIMEOUT)
 
-  it.runIf(existsSync(CHROMIUM) || process.env.CI === 'true')(
+  it.runIf(chromiumAvailable)(
     'a real browser: a cached page on B, client-side navigation (ClientRouter) to another cached page, the island hydrates, no console error, no hydration warning',
     async () => {
-      const { chromium } = await import('playwright-core')
       upstream.setPosts({ version: 'b1', title: 'browser' })
       await purge(a, { tags: ['posts'] })
       // Both pages cached (rendered on A), then served from the cache on B.
@@ -293,24 +291,10 @@ describe.runIf(redisAvailable)('examples/astro (Astro 5 middleware): two product
         await fetchPage(a, path)
         await until(b, path, (page) => page.cache === 'HIT' && page.version === 'b1')
       }
-      const browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      })
+      const browser = await launchChromium()
       try {
         const page = await browser.newPage()
-        const problems: string[] = []
-        page.on('console', (message) => {
-          if (message.type() === 'error' || /hydrat/i.test(message.text())) problems.push(`${message.type()}: ${message.text()}`)
-        })
-        page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`))
-        page.on('response', (response) => {
-          if (response.status() >= 400) problems.push(`${response.status()}: ${response.url()}`)
-        })
-        const documents: string[] = []
-        page.on('request', (request) => {
-          if (request.resourceType() === 'document') documents.push(request.url())
-        })
+        const { problems, documents } = watchPage(page)
         const first = await page.goto(`${b.url}/blog/hello`)
         expect(first?.headers()['x-isr-cache']).toBe('HIT')
         await page.waitForSelector('body[data-hydrated="true"]', { timeout: 20_000 })

@@ -10,10 +10,11 @@
  * the app's files and the packed library are unchanged (see examples/next/tooling/prepare.mjs).
  */
 import { spawn } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { chromiumAvailable, launchChromium, watchPage } from './support/browser.js'
 import {
   PROPAGATION_MS,
   describePage,
@@ -36,8 +37,6 @@ const PREPARE_TIMEOUT = 15 * 60_000
 const TEST_TIMEOUT = 120_000
 /** `revalidate` of /isr, /stampede, /api/time and /legacy, in ms. */
 const REVALIDATE_MS = 5000
-/** Debian's headless Chromium, driven through playwright-core (as in the SvelteKit suite). */
-const CHROMIUM = '/usr/bin/chromium'
 /** Unique paths per run (on-demand pages such as /blog/<slug>). */
 const RUN = Date.now().toString(36)
 
@@ -321,36 +320,23 @@ describe.runIf(redisAvailable)('Next 16 example: two `next start` instances shar
     20 * 30_000,
   )
 
-  it.runIf(existsSync(CHROMIUM) || process.env.CI === 'true')(
+  it.runIf(chromiumAvailable)(
     'a real browser: a cached page on B, client-side navigation to another cached page, no console error, no hydration warning',
     async () => {
       // Cached on B, whatever earlier tests purged (the path purge above drops every /blog/[slug] page).
       for (const path of ['/blog/a', '/blog/b']) {
         await waitFor(async () => ((await B.get(path)).cache === 'HIT' ? true : undefined), { describe: () => `B never served ${path} as a HIT` })
       }
-      const { chromium } = await import('playwright-core')
-      const browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      })
+      const browser = await launchChromium()
       try {
         const page = await browser.newPage()
-        const problems: string[] = []
-        page.on('console', (message) => {
-          // A failed request is reported below with its URL (the browser's console line has none).
-          if (message.text().startsWith('Failed to load resource')) return
-          if (message.type() === 'error' || /hydrat/i.test(message.text())) problems.push(`${message.type()}: ${message.text()}`)
-        })
-        page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`))
-        page.on('response', (response) => {
+        const { problems, documents } = watchPage(page, {
+          // A failed request is reported as a failed answer, with its URL (the browser's console line has none).
+          ignoreConsole: (text) => text.startsWith('Failed to load resource'),
           // The app has no favicon: the browser's own request for one is not the app's.
-          if (response.status() >= 400 && new URL(response.url()).pathname !== '/favicon.ico') problems.push(`${response.status()} ${response.url()}`)
+          ignoreResponse: (url) => url.pathname === '/favicon.ico',
         })
-        const documents: string[] = []
         const toB: Array<{ status: number; cache: string | undefined }> = []
-        page.on('request', (request) => {
-          if (request.resourceType() === 'document') documents.push(request.url())
-        })
         page.on('response', (response) => {
           if (new URL(response.url()).pathname === '/blog/b') toB.push({ status: response.status(), cache: response.headers()['x-nextjs-cache'] })
         })

@@ -9,8 +9,8 @@
  * an upstream gate, so ordering is asserted by events, never by timing.
  */
 import { randomBytes } from 'node:crypto'
-import { existsSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { chromiumAvailable, launchChromium, watchPage } from './support/browser.js'
 import type { NextServer } from '../examples/next/tooling/prepare.mjs'
 import { startUpstream, type Upstream } from '../examples/next/tooling/upstream.mjs'
 import { prepareNitro, prepareNuxt, prepareNuxt45, startNitro, startNuxt, startNuxt45 } from '../examples/nuxt/tooling/app.mjs'
@@ -29,7 +29,6 @@ const BYPASS = randomBytes(16).toString('hex')
 const RUN = Date.now().toString(36)
 /** Bound for a purge or a write on one instance to show on the other (bus, else the 1 s L1 re-check). */
 const PROPAGATION_MS = 10_000
-const CHROMIUM = '/usr/bin/chromium'
 const log = (line: string) => console.log(`[nuxt e2e] ${line}`)
 
 /** One Nuxt version's build of the example app: both run every scenario below. */
@@ -315,10 +314,9 @@ function twoInstances(fixture: Fixture): void {
       expect(swrAfter.version, "swr has no purge: B still serves its own copy").toBe('w1')
     }, TEST_TIMEOUT)
 
-    it.runIf(existsSync(CHROMIUM) || process.env.CI === 'true')(
+    it.runIf(chromiumAvailable)(
       'a real browser: a cached page on B, client-side navigation to another cached page (its _payload.json from the cache), no console error, no hydration warning',
       async () => {
-        const { chromium } = await import('playwright-core')
         upstream.setPosts({ version: 'b1', title: 'browser' })
         await purge(a, { tags: ['posts'] })
         // Both pages cached (from A), so that B serves them, and the payload, from the shared store.
@@ -326,22 +324,10 @@ function twoInstances(fixture: Fixture): void {
         await fetchPage(a, '/tagged')
         await cachedOn(b, '/blog/hello')
         await cachedOn(b, '/tagged')
-        const browser = await chromium.launch({
-          executablePath: CHROMIUM,
-          args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-        })
+        const browser = await launchChromium()
         try {
           const page = await browser.newPage()
-          const problems: string[] = []
-          page.on('console', (message) => {
-            // Errors and anything about hydration (Vue's production mismatch report is an error); not Chrome's
-            // own warnings, such as the slow-network font fallback on a loaded machine.
-            if (message.type() === 'error' || /hydrat/i.test(message.text())) problems.push(`${message.type()}: ${message.text()}`)
-          })
-          page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`))
-          page.on('response', (response) => {
-            if (response.status() >= 400) problems.push(`${response.status()}: ${response.url()}`)
-          })
+          const { problems } = watchPage(page)
           const requests: string[] = []
           page.on('request', (request) => {
             if (['document', 'fetch', 'xhr'].includes(request.resourceType())) requests.push(new URL(request.url()).pathname)

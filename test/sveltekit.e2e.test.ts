@@ -9,9 +9,9 @@
  */
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { chromiumAvailable, launchChromium, watchPage } from './support/browser.js'
 import type { NextServer, StepResult } from '../examples/next/tooling/prepare.mjs'
 import { startUpstream, type Upstream } from '../examples/next/tooling/upstream.mjs'
 import { appDir, prepareSvelteKit, prepareSvelteKit3, startSvelteKit, startSvelteKit3 } from '../examples/sveltekit/tooling/app.mjs'
@@ -29,7 +29,6 @@ const BYPASS = randomBytes(16).toString('hex')
 const RUN = Date.now().toString(36)
 /** Bound for a purge or a write on one instance to show on the other (bus, else the 1 s L1 re-check). */
 const PROPAGATION_MS = 10_000
-const CHROMIUM = '/usr/bin/chromium'
 const log = (line: string) => console.log(`[sveltekit e2e] ${line}`)
 
 /** One SvelteKit major's build of the example app: both run every scenario below. */
@@ -365,28 +364,16 @@ function twoInstances(fixture: Fixture): void {
       expect([notModified.status, await notModified.text()]).toEqual([304, ''])
     }, TEST_TIMEOUT)
 
-    it.runIf(existsSync(CHROMIUM) || process.env.CI === 'true')(
+    it.runIf(chromiumAvailable)(
       'a real browser: a cached page on B, client-side navigation to another cached page, no console error, no hydration warning',
       async () => {
-        const { chromium } = await import('playwright-core')
         upstream.setPosts({ version: 'b1', title: 'browser' })
         await purge(a, { tags: ['posts'] })
-        const browser = await chromium.launch({
-          executablePath: CHROMIUM,
-          args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-        })
+        const browser = await launchChromium()
         /** Opens /blog/hello on `server` and navigates client-side to /blog/world; returns the __data.json answer. */
         async function navigate(server: NextServer) {
           const page = await browser.newPage()
-          const problems: string[] = []
-          page.on('console', (message) => {
-            if (message.type() === 'error' || /hydrat/i.test(message.text())) problems.push(`${message.type()}: ${message.text()}`)
-          })
-          page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`))
-          const documents: string[] = []
-          page.on('request', (request) => {
-            if (request.resourceType() === 'document') documents.push(request.url())
-          })
+          const { problems, documents } = watchPage(page, { failedResponses: false })
           const first = await page.goto(`${server.url}/blog/hello`)
           await page.waitForSelector('body[data-hydrated="true"]', { timeout: 20_000 })
           const [data] = await Promise.all([page.waitForResponse((response) => response.url().includes('/blog/world/__data.json'), { timeout: 20_000 }), page.click('#to-world')])
