@@ -279,6 +279,31 @@ describe('createIsrHandler', () => {
     await cache.close()
   })
 
+  it('a route without a rule: a purge issued while the render streams wins over it (the entry is stamped with when the render started)', async () => {
+    const { isr, cache, advance } = setup()
+    for (const purge of [() => cache.revalidateTag('posts'), () => cache.revalidatePath('/late')]) {
+      const body = gatedBody()
+      const streaming = await isr(get('/late'), () => new Response(body.stream, { headers: { 'cdn-cache-control': 'max-age=60', 'cache-tag': 'posts' } }))
+      expect(streaming.headers.get('x-isr-cache')).toBe('MISS')
+      body.push('rendered before the purge')
+      advance(1)
+      await purge()
+      advance(1)
+      const writes = cache.stats().writes
+      body.end()
+      expect(await streaming.text()).toBe('rendered before the purge')
+      await waitUntil(() => cache.stats().writes > writes)
+      // Stored, but as of when its render started: the (hard) purge after that has expired it.
+      expect(await cache.get('/late')).toBeUndefined()
+      const app = counted((_r, n) => new Response(`after the purge ${n}`, { headers: { 'cdn-cache-control': 'max-age=60', 'cache-tag': 'posts' } }))
+      const next = await isr(get('/late'), app.render)
+      expect([next.headers.get('x-isr-cache'), await next.text()]).toEqual(['MISS', 'after the purge 1'])
+      await waitUntil(async () => (await cache.get('/late'))?.status === 'hit')
+      await cache.delete('/late')
+    }
+    await cache.close()
+  })
+
   it('routes: false never caches, the most specific pattern wins, ** matches any depth', async () => {
     let at = 0
     const cache = createIsrCache({ now: () => at })

@@ -150,6 +150,8 @@ interface Handler {
   varyNames: string[]
   /** Only the timeouts: the entry's tags, path and durations are set by the render (`context.entryOptions`). */
   getOrSetOptions: GetOrSetOptions
+  /** The handler's clock (the cache's, by the `now` option's contract), epoch ms. */
+  now(): number
   /** Whole seconds since `lastModified`, on the handler's clock. */
   ageOf(lastModified: number): number
 }
@@ -216,19 +218,24 @@ function handlerOf(options: IsrHandlerOptions): Handler {
     policy: { statuses: new Set(statuses), vary: new Set(varyNames), maxBodyBytes },
     varyNames,
     getOrSetOptions,
+    now,
     ageOf: (lastModified) => Math.max(0, Math.floor((now() - lastModified) / 1000)),
   }
 }
 
-/** Stores a render replacing whatever is there (bypass, header opt-in): streamed to the visitor meanwhile. */
-function storeAndStream(h: Handler, request: Request, response: Response, decision: Decision, key: string, path: string, state: IsrCacheHeader): Response {
+/**
+ * Stores a render replacing whatever is there (bypass, header opt-in): streamed to the visitor meanwhile.
+ * The entry's lastModified is `renderedFrom`, when the render started (as getOrSet stamps a regeneration):
+ * a purge issued while it rendered or streamed must not be outlived by it.
+ */
+function storeAndStream(h: Handler, request: Request, response: Response, decision: Decision, key: string, path: string, state: IsrCacheHeader, renderedFrom: number): Response {
   if (!decision.store) {
     if (state === 'BYPASS') void h.cache.delete(key).catch(() => {})
     return asVisitor(response, state)
   }
   const save = async (body: Uint8Array | undefined): Promise<void> => {
     if (body === undefined) await h.cache.delete(key)
-    else await h.cache.set(key, toStored(response, body), { path, ...entryOptions(decision) })
+    else await h.cache.set(key, toStored(response, body), { path, ...entryOptions(decision), lastModified: renderedFrom })
   }
   if (request.method === 'HEAD') {
     void readLimited(response.body, h.maxBodyBytes).then(save).catch(() => {})
@@ -349,12 +356,13 @@ async function byHeaders(h: Handler, request: Request, key: string, path: string
     return respondFromStored(found.value, request, found.status === 'hit' ? 'HIT' : 'STALE', h.ageOf(found.lastModified))
   }
   const credentials = request.headers.has('cookie') || request.headers.has('authorization')
+  const renderedFrom = h.now()
   const response = await render(request)
   const decision = decide(response, undefined, h.policy)
   if (!decision.store && decision.reason === 'no-opt-in') return response
   // Rendered with this visitor's credentials, or only headers (HEAD): served, never stored.
   if (credentials || request.method === 'HEAD') return asVisitor(response, 'MISS')
-  return storeAndStream(h, request, response, decision, key, path, 'MISS')
+  return storeAndStream(h, request, response, decision, key, path, 'MISS', renderedFrom)
 }
 
 /**
@@ -379,8 +387,9 @@ export function createIsrHandler(options: IsrHandlerOptions): IsrHandler {
     const key = cacheKey(url, rule?.allowQuery, h.varyNames, request.headers)
     if (path === undefined || key.length > 4096) return render(request)
     if (h.bypassDigest !== undefined && secretMatches(request.headers.get('x-isr-cache-bypass'), h.bypassDigest)) {
+      const renderedFrom = h.now()
       const response = await render(internalRequest(request))
-      return storeAndStream(h, request, response, decide(response, rule, h.policy), key, path, 'BYPASS')
+      return storeAndStream(h, request, response, decide(response, rule, h.policy), key, path, 'BYPASS', renderedFrom)
     }
     if (rule !== undefined) return ruled(h, request, rule, key, path, render)
     return byHeaders(h, request, key, path, render)
