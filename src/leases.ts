@@ -13,7 +13,6 @@ import type { Settings } from './settings.js'
 import { isSkipped, type StoreStack } from './store-stack.js'
 import { missedDeadline } from './stores/guard.js'
 import type { Telemetry } from './telemetry.js'
-import { sleep } from './timers.js'
 import type { Lease } from './types.js'
 
 /** How often a caller waiting for another instance's regeneration looks at the store (the change feed wakes it sooner). */
@@ -32,16 +31,24 @@ export class Waiters {
     for (const resolve of waiting) resolve()
   }
 
-  /** Resolves when `k` is written or after `ms`, whichever comes first. */
+  /**
+   * Resolves when `k` is written or after `ms`, whichever comes first. The timer is referenced (the
+   * caller awaits this: see timers.ts) and cleared on a wake.
+   */
   wait(k: string, ms: number): Promise<void> {
     return new Promise<void>((resolve) => {
       let set = this.#byKey.get(k)
       if (set === undefined) this.#byKey.set(k, (set = new Set()))
-      set.add(resolve)
-      sleep(ms).then(() => {
-        set.delete(resolve)
+      const timer = setTimeout(() => {
+        set.delete(done)
+        if (set.size === 0 && this.#byKey.get(k) === set) this.#byKey.delete(k)
         resolve()
-      })
+      }, ms)
+      const done = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+      set.add(done)
     })
   }
 }

@@ -51,8 +51,9 @@ export class PurgeAcks {
     const id = String(++this.#sequence)
     let settle!: (result: PurgeResult) => void
     const result = new Promise<PurgeResult>((resolve) => (settle = resolve))
+    // Referenced: the purge's caller awaits this (a script must not exit before it answers). Bounded by
+    // purgeAckTimeout, and cleared as soon as every acknowledgement is in.
     const timer = setTimeout(() => this.#finish(id), timeoutMs)
-    timer.unref()
     this.#pending.set(id, {
       from: new Set(),
       self: false,

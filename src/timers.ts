@@ -1,6 +1,11 @@
-/** Timers the engine waits on. Both are unref'd or cleared, so a cache never keeps a process alive. */
+/**
+ * Timers a caller's call waits on. Both are referenced: while a call waits (on another instance's render,
+ * say), nothing else of the cache's may be holding the event loop, and a script whose top-level await is
+ * pending on an empty loop exits with code 13 before the call answers. Each is bounded, and cleared or
+ * spent once the call settles, so an idle cache still keeps no process alive.
+ */
 
-export const sleep = (ms: number): Promise<void> => new Promise<void>((resolve) => setTimeout(resolve, ms).unref())
+export const sleep = (ms: number): Promise<void> => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 /** `work`, or what `onTimeout` returns (or throws) if `work` has not settled after `ms`. */
 export function timeout<T>(work: Promise<T>, ms: number, onTimeout: () => T | never): Promise<T> {

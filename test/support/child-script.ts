@@ -17,6 +17,11 @@ export async function runScript<T>(
     env: options.env ?? process.env,
     cwd: options.cwd,
     timeout: options.timeoutMs ?? 15_000,
+  }).catch((error: Error & { code?: unknown; signal?: unknown; stdout?: string; stderr?: string }) => {
+    // Say how it ended: exit code 13 with nothing printed is a top-level await that never settled (the
+    // event loop emptied while the script waited).
+    const how = error.signal ? `killed by ${String(error.signal)}` : `exit code ${String(error.code)}${error.code === 13 ? ' (a top-level await never settled)' : ''}`
+    throw new Error(`the child script failed: ${how}\n--- stdout ---\n${error.stdout ?? ''}\n--- stderr ---\n${error.stderr ?? ''}`, { cause: error })
   })
   return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as T
 }
