@@ -156,6 +156,8 @@ export async function startCluster(app: PreparedExample, options: ClusterOptions
     ISR_CACHE_PREFIX: options.prefix,
     UPSTREAM_URL: upstream.url,
     REVALIDATE_SECRET: secret,
+    // A line per purge applied by every instance (the example's isr-cache-options.mjs): revalidate() waits for it.
+    ISR_CACHE_LOG_PURGES: '1',
     ...options.env,
   }
   const instances: Instance[] = []
@@ -230,6 +232,7 @@ async function startInstance(app: PreparedExample, name: string, port: number, e
       return request(location, { headers })
     },
     async revalidate(params) {
+      const since = Date.now()
       const response = await fetch(`${url}/api/revalidate`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-revalidate-secret': secret },
@@ -238,6 +241,13 @@ async function startInstance(app: PreparedExample, name: string, port: number, e
       })
       const body = await response.text()
       if (response.status !== 200) throw new Error(`${name}: POST /api/revalidate ${JSON.stringify(params)} answered ${response.status}: ${body}`)
+      // Next runs a route handler's revalidateTag and revalidatePath after it has sent the response (its
+      // waitUntil): the purge is done, and acknowledged by every live instance, once this instance logs it.
+      await waitFor(async () => (purgeLoggedSince(server?.output() ?? '', since) ? true : undefined), {
+        timeoutMs: 10_000,
+        intervalMs: 5,
+        describe: () => `${name} never logged the purge of ${JSON.stringify(params)} (no "[isr-cache] purge" line since the request)`,
+      })
     },
     action(path, exportedName) {
       return request(path, {
@@ -258,6 +268,15 @@ async function startInstance(app: PreparedExample, name: string, port: number, e
     },
     output: () => (server?.running ? server.output() : (server?.output() ?? lastOutput)),
   }
+}
+
+/** Whether `output` has a purge line (ISR_CACHE_LOG_PURGES) for a purge finished at or after `since`. */
+function purgeLoggedSince(output: string, since: number): boolean {
+  for (const match of output.matchAll(/\[isr-cache\] purge (\{.*\})/g)) {
+    const { at } = JSON.parse(match[1] as string) as { at: number }
+    if (at >= since) return true
+  }
+  return false
 }
 
 /** Polls `probe` until it returns a value other than undefined; throws with `describe()` after `timeoutMs`. */
