@@ -11,7 +11,7 @@ import type { Leases } from './leases.js'
 import type { Settings } from './settings.js'
 import type { StoreStack } from './store-stack.js'
 import type { Telemetry } from './telemetry.js'
-import { sleep, timeout } from './timers.js'
+import { timeout } from './timers.js'
 import type { GetOrSetResult, Lease, RegenerateContext } from './types.js'
 import type { Writes } from './writes.js'
 
@@ -131,7 +131,7 @@ export class Regenerations {
   /** Waits for running regenerations to land, at most the write deadline (close()). */
   async drain(): Promise<void> {
     if (this.#settling.size > 0) {
-      await Promise.race([Promise.all(this.#settling), sleep(this.#settings.writeTimeoutMs)])
+      await timeout(Promise.all(this.#settling).then(() => undefined), this.#settings.writeTimeoutMs, () => undefined)
     }
   }
 
