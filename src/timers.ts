@@ -1,11 +1,10 @@
 /**
- * Timers a caller's call waits on. Both are referenced: while a call waits (on another instance's render,
- * say), nothing else of the cache's may be holding the event loop, and a script whose top-level await is
- * pending on an empty loop exits with code 13 before the call answers. Each is bounded, and cleared or
- * spent once the call settles, so an idle cache still keeps no process alive.
+ * A deadline on a call's work. Its timer is referenced: while a call waits, nothing else of the cache's may
+ * be holding the event loop, and a script whose top-level await is pending on an empty loop exits with code
+ * 13 before the call answers. It is cleared once the work settles, so an idle cache keeps no process alive.
+ * (The other waits a caller awaits, in leases.ts and purge-acks.ts, keep their timers referenced for the
+ * same reason.)
  */
-
-export const sleep = (ms: number): Promise<void> => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 /** `work`, or what `onTimeout` returns (or throws) if `work` has not settled after `ms`. */
 export function timeout<T>(work: Promise<T>, ms: number, onTimeout: () => T | never): Promise<T> {

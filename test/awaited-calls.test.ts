@@ -42,7 +42,7 @@ describe.runIf(redisAvailable)('an awaited call keeps a script alive until it se
         await cache.close()
         console.log(JSON.stringify({ purge, after }))
       `)
-      // The silent subscriber counted (live: 2 with the script's own subscription) and never answered.
+      // The silent subscriber counted in PUBLISH's reply (live: 1, the script's own subscription not counted) and never answered.
       expect(result).toEqual({ purge: { acknowledged: 0, live: 1, complete: false }, after: 'absent' })
       expect(heard).toBeGreaterThan(0)
     } finally {
