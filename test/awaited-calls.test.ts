@@ -77,10 +77,14 @@ describe.runIf(redisAvailable)('an awaited call keeps a script alive until it se
         await cache.close()
         console.log(JSON.stringify({ value, renders }))
       `)
-      child.catch(() => {})
-      // The holder's render lands once the child is waiting with nothing of its own in flight (a child
-      // that had exited would reject runScript with code 13).
-      while ((await holder.get('waiting')) === undefined) await new Promise((resolve) => setTimeout(resolve, 20))
+      let childEnded = false
+      child.then(
+        () => (childEnded = true),
+        () => (childEnded = true),
+      )
+      // The holder's render lands once the child is waiting with nothing of its own in flight. A child that
+      // ended before it said so fails the test at once, with how it ended (runScript's error), below.
+      while (!childEnded && (await holder.get('waiting')) === undefined) await new Promise((resolve) => setTimeout(resolve, 20))
       finish()
       expect(await child).toEqual({ value: 'rendered by the holder', renders: 0 })
       expect((await held).value).toBe('rendered by the holder')
