@@ -392,4 +392,40 @@ describe.runIf(redisAvailable)("Next.js 'use cache' handler", () => {
     await handler.set('d', Promise.resolve(entry('D', { expire: 0 })))
     expect(await handler.get('d', [])).toBeUndefined() // expire 0 is not kept
   })
+
+  it('a Next purge reaches the store once, though Next calls both handlers for it; a purge asked for in a later run purges again', async () => {
+    const prefix = uniquePrefix('next-purge-once')
+    prefixes.push(prefix)
+    const purges: string[][] = []
+    // Both handlers on one store, as Next's two handler modules are: one shared core.
+    const options = {
+      store: new Keyv({ store: new KeyvRedis(REDIS_URL) }),
+      prefix,
+      buildId: 'build-1',
+      distDir: join(dir, 'none'),
+      onEvent: (event: { type: string; tags?: readonly string[] }) => {
+        if (event.type === 'purge') purges.push([...(event.tags ?? [])])
+      },
+    }
+    const pages = new (createNextCacheHandler(options))({})
+    const useCache = createNextUseCacheHandler(options)
+    await useCache.set('a', Promise.resolve(entry('A')))
+    await new Promise((r) => setTimeout(r, 5))
+    // revalidateTag('posts', 'max') on Next 16: every 'use cache' handler, then the incremental cache, in one run.
+    await Promise.all([useCache.updateTags(['posts'], { expire: 31536000 }), pages.revalidateTag(['posts'], { expire: 31536000 })])
+    expect(purges).toEqual([['posts']])
+    expect((await useCache.get('a', []))!.revalidate, 'the joined purge purged').toBe(-1)
+    // revalidateTag('posts') on Next 15.5: the incremental cache first, then expireTags.
+    await Promise.all([pages.revalidateTag(['posts']), useCache.expireTags('posts')])
+    expect(purges).toEqual([['posts'], ['posts']])
+    expect(await useCache.get('a', [])).toBeUndefined()
+    // Another lifetime, or other tags, in the same run: purges of their own.
+    await Promise.all([pages.revalidateTag(['posts'], { expire: 60 }), useCache.updateTags(['posts']), useCache.updateTags(['other'], { expire: 60 })])
+    expect(purges).toHaveLength(5)
+    // The same purge asked for again in a later run, the first possibly still in flight: it purges again.
+    const first = pages.revalidateTag(['posts'])
+    await new Promise((r) => setImmediate(r))
+    await Promise.all([first, useCache.updateTags(['posts'])])
+    expect(purges).toHaveLength(7)
+  })
 })

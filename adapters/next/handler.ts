@@ -6,7 +6,7 @@
 import type { CacheResult } from '../../src/index.js'
 import { pageLookupHold } from './batching.js'
 import { seedFromBuild } from './prerender.js'
-import { coreTags, isBuildPhase, lifetimes, nextMajor, shared, splitOptions, storageKey, type NextCacheValue, type NextIsrCacheOptions, type Shared, type StoredNextEntry } from './shared.js'
+import { coreTags, isBuildPhase, lifetimes, nextMajor, purgeTags, shared, splitOptions, storageKey, type NextCacheValue, type NextIsrCacheOptions, type Shared, type StoredNextEntry } from './shared.js'
 
 interface NextGetContext {
   kind?: string
@@ -112,12 +112,9 @@ export function createNextCacheHandler(options: NextIsrCacheOptions = {}): NextC
     }
 
     async revalidateTag(tags: string | string[], durations?: { expire?: number }): Promise<void> {
-      const list = coreTags(Array.isArray(tags) ? tags : [tags])
-      if (list.length === 0) return
-      const expire = durations?.expire
       // Next: a profile ('max', 'hours', …) arrives as { expire: s } (serve stale, then fresh); no durations,
       // updateTag, revalidatePath and { expire: 0 } expire now.
-      await this.#state.cache.revalidateTag(list, typeof expire === 'number' && expire > 0 ? { expire } : {})
+      await purgeTags(this.#state, Array.isArray(tags) ? tags : [tags], durations?.expire)
     }
 
     resetRequestCache(): void {

@@ -67,6 +67,8 @@ export interface Shared {
   buildId: string | undefined
   /** Leases this process holds for pages it reported as stale, released when Next's regeneration is stored. */
   leases: Map<string, { release(): Promise<void> }>
+  /** Purges started in the current synchronous run, by tags and lifetime (see `purgeTags`). */
+  purgesThisRun: Map<string, Promise<unknown>>
   report(error: unknown): void
   /** The core's default and maximum `expire`, in seconds. */
   defaultExpire: number
@@ -197,7 +199,7 @@ export function shared(options: NextIsrCacheOptions, contextDistDir?: string): S
   const YEAR = 365 * 24 * 60 * 60
   const defaultExpire = core.expire ?? YEAR
   const maxExpire = core.maxExpire ?? Math.max(defaultExpire, YEAR)
-  const state: Shared = { cache, options: next, distDir, buildId, leases: new Map(), report, defaultExpire, maxExpire }
+  const state: Shared = { cache, options: next, distDir, buildId, leases: new Map(), purgesThisRun: new Map(), report, defaultExpire, maxExpire }
   registry().set(registryKey, state)
   return state
 }
@@ -223,6 +225,31 @@ export function coreTags(tags: Iterable<string> | undefined): string[] {
   const out = new Set<string>()
   for (const tag of tags ?? []) if (typeof tag === 'string') out.add(coreTag(tag))
   return [...out].slice(0, 512)
+}
+
+/**
+ * A Next purge of `tags`: `revalidateTag` / `revalidatePath` on the cacheHandler, `updateTags` /
+ * `expireTags` on the 'use cache' handler. `expire` (seconds) from a profile serves the tagged entries
+ * stale once; none, or 0, expires them now.
+ *
+ * Next calls both handlers for every purge, one right after the other in one synchronous run, and both are
+ * this one shared core: the second call with the same tags and lifetime joins the first instead of purging
+ * the store (and waiting for every instance's acknowledgement) a second time. Only within that run: a purge
+ * asked for later purges again, even while the first is in flight, since an entry stored in between may
+ * predate the change the later purge is for.
+ */
+export function purgeTags(state: Shared, tags: readonly string[], expire: number | undefined): Promise<unknown> {
+  const list = coreTags(tags)
+  if (list.length === 0) return Promise.resolve()
+  const soft = typeof expire === 'number' && expire > 0
+  // Tags never hold a control character (coreTag hashes those), so a line break cannot be part of one.
+  const key = `${soft ? expire : 0}\n${list.join('\n')}`
+  const joined = state.purgesThisRun.get(key)
+  if (joined !== undefined) return joined
+  if (state.purgesThisRun.size === 0) queueMicrotask(() => state.purgesThisRun.clear())
+  const purge = state.cache.revalidateTag(list, soft ? { expire } : {})
+  state.purgesThisRun.set(key, purge)
+  return purge
 }
 
 /**

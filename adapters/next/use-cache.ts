@@ -4,7 +4,7 @@
  * during a pending `set` of the same key waits for it. Soft tags (the implicit tags of the page) are
  * checked inside `get`, so `getExpiration` has nothing left to add.
  */
-import { coreTags, shared, splitOptions, storageKey, lifetimes, type NextIsrCacheOptions, type Shared } from './shared.js'
+import { coreTags, purgeTags, shared, splitOptions, storageKey, lifetimes, type NextIsrCacheOptions, type Shared } from './shared.js'
 
 /** A 'use cache' entry as Next hands it over and expects it back (times in ms, durations in seconds). */
 export interface NextUseCacheEntry {
@@ -74,12 +74,6 @@ export function createNextUseCacheHandler(options: NextIsrCacheOptions = {}): Ne
   // kept beyond the set (Next's rule), and each is dropped when its set settles.
   const pending = new Map<string, Promise<void>>()
 
-  async function purge(tags: string[], expire: number | undefined): Promise<void> {
-    const list = coreTags(tags)
-    if (list.length === 0) return
-    await s().cache.revalidateTag(list, typeof expire === 'number' && expire > 0 ? { expire } : {})
-  }
-
   return {
     async get(cacheKey, softTags = []) {
       try {
@@ -132,11 +126,11 @@ export function createNextUseCacheHandler(options: NextIsrCacheOptions = {}): Ne
     },
 
     async updateTags(tags, durations) {
-      await purge(tags, durations?.expire)
+      await purgeTags(s(), tags, durations?.expire)
     },
 
     async expireTags(...tags) {
-      await purge(tags, undefined)
+      await purgeTags(s(), tags, undefined)
     },
 
     async receiveExpiredTags() {
