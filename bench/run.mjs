@@ -5,7 +5,7 @@
 import { fork, spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createConnection, createServer } from 'node:net'
+import { createConnection } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -15,6 +15,7 @@ import { createClient, RESP_TYPES } from '@redis/client'
 import { LRUCache } from 'lru-cache'
 import sqlite3 from 'sqlite3'
 import { createIsrCache } from '../dist/index.js'
+import { freePort } from '../examples/next/tooling/free-port.mjs'
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const RUN_ID = `${process.pid}-${randomBytes(4).toString('hex')}`
@@ -566,18 +567,6 @@ async function benchClusterStampede(group, text) {
 // ---------------------------------------------------------------------------------------------------------
 // 8. Redis outage: a PRIVATE redis-server is killed for 5 s under load
 // ---------------------------------------------------------------------------------------------------------
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.unref()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address()
-      server.close(() => resolve(port))
-    })
-  })
-}
-
 function pingOnce(port, ms) {
   return new Promise((resolve) => {
     const socket = createConnection({ host: '127.0.0.1', port })

@@ -7,9 +7,10 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createConnection, createServer } from 'node:net'
+import { createConnection } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { freePort } from '../../examples/next/tooling/free-port.mjs'
 
 function findRedisServer(): string | undefined {
   const found = spawnSync('redis-server', ['--version'], { encoding: 'utf8' })
@@ -30,23 +31,7 @@ if (version === undefined) {
 export const redisServerAvailable = version !== undefined
 export const redisServerVersion = version
 
-/** A port that was free a moment ago: listen on port 0, read the number the kernel chose, close. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.unref()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      if (address === null || typeof address === 'string') {
-        server.close()
-        reject(new Error('no port'))
-        return
-      }
-      server.close(() => resolve(address.port))
-    })
-  })
-}
+export { freePort }
 
 /** Resolves true if something on the port answers PING with +PONG within `ms` (false: refused, or too slow). */
 export function pingOnce(port: number, ms: number): Promise<boolean> {

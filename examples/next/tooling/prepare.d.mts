@@ -50,8 +50,7 @@ export function prepareApp(
   options?: { buildLibrary?: boolean; echo?: boolean; log?: Log },
 ): Promise<{ library: Library; install: StepResult; build: StepResult }>
 export function nextBin(appDir: string): string
-/** A TCP port free on loopback now (for a server started next). */
-export function freePort(): Promise<number>
+export { freePort } from './free-port.mjs'
 
 export interface NextServer {
   readonly name: string

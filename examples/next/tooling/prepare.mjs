@@ -10,11 +10,13 @@
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
-import { connect, createServer } from 'node:net'
+import { connect } from 'node:net'
 import { setPriority } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startUpstream } from './upstream.mjs'
+
+export { freePort } from './free-port.mjs'
 
 /** The isr-cache checkout this example lives in. */
 export const repoRoot = resolve(fileURLToPath(new URL('../../../', import.meta.url)))
@@ -228,19 +230,6 @@ function killGroup(child, signal) {
   } catch {
     // Already gone.
   }
-}
-
-/** A TCP port free on loopback now (for a server started next: other processes run servers too). */
-export function freePort() {
-  return new Promise((resolvePromise, reject) => {
-    const server = createServer()
-    server.unref()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address()
-      server.close(() => resolvePromise(port))
-    })
-  })
 }
 
 function listening(port) {
