@@ -348,6 +348,30 @@ describe.runIf(redisServerAvailable)('faults on a private Redis server', () => {
     expect(await cache.get('k')).toMatchObject({ status: 'hit', value: 'value' })
   })
 
+  it('a deadline is the store\'s time, not this process\'s: calls in flight across a 1 s stall of the event loop (readTimeout 0.2) are answered, nothing reported', async () => {
+    const s = await server()
+    const prefix = uniquePrefix('stall')
+    const writer = cacheOn(s, { prefix })
+    const keys = ['/a', '/b', '/c', '/d', '/e']
+    for (const key of keys) expect(await writer.cache.set(key, `page ${key}`, { tags: ['posts'] })).toBe(true)
+    const { cache, errors } = cacheOn(s, { prefix, readTimeout: 0.2, circuitBreaker: { failures: 3 } })
+    // Connected, and none of the keys in its L1.
+    expect(await cache.set('other', 1)).toBe(true)
+    const reads = keys.map((key) => cache.get(key))
+    const write = cache.set('/during', 'written')
+    // A long synchronous task (a big render): Redis answers within a millisecond, the replies wait unread.
+    const until = performance.now() + 1000
+    while (performance.now() < until) {
+      // busy
+    }
+    const got = await Promise.all(reads)
+    expect(got.map((result) => result?.status)).toEqual(keys.map(() => 'hit'))
+    expect(got.map((result) => result?.value)).toEqual(keys.map((key) => `page ${key}`))
+    expect(await write).toBe(true)
+    expect(errors.map((e) => e.message)).toEqual([])
+    expect(cache.stats().circuit).toBe('closed')
+  })
+
   // Two breaker settings: with the default one the lease request is one failure among others; with
   // `failures: 2` it is the failure that opens the circuit (after the read's), so nothing more reaches Redis.
   it.each([

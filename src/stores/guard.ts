@@ -33,6 +33,12 @@ interface PendingCall {
 
 const DEADLINE_TICK_MS = 10
 
+/**
+ * A deadline tick this much later than due means the event loop stood still (a long synchronous task, a
+ * starved or paused process), not that the store was slow: see #watchDeadlines.
+ */
+const STALL_MS = 50
+
 /** The errors of calls that missed their deadline: the store may still carry them out, later. */
 const missedDeadlines = new WeakSet<object>()
 
@@ -68,6 +74,8 @@ export class GuardedDriver implements Driver {
   readonly #pending = new Set<PendingCall>()
   /** The one deadline ticker, running only while calls are pending. */
   #ticker: NodeJS.Timeout | undefined
+  /** When the ticker last ran (performance.now()). */
+  #lastTick = 0
 
   constructor(inner: Driver, options: GuardOptions) {
     this.#inner = inner
@@ -144,12 +152,24 @@ export class GuardedDriver implements Driver {
   /**
    * Deadlines: one shared ticker for all calls in flight instead of a timer per call (a timer per call costs
    * more than the rest of a cache hit's bookkeeping). Precision: DEADLINE_TICK_MS.
+   *
+   * A deadline bounds the store's time, not this process's: when the ticker runs late by more than STALL_MS,
+   * the event loop stood still, and the replies that came meanwhile wait unread in their sockets (timers run
+   * before the poll phase that reads them). Every pending deadline then moves by the stall. Without that, a
+   * render that held the loop for longer than readTimeout failed every store call in flight, answered or
+   * not, as missed deadlines: misses, reported errors, and a circuit opened on a healthy store.
    */
   #watchDeadlines(): void {
     if (this.#ticker !== undefined) return
+    this.#lastTick = performance.now()
     this.#ticker = setInterval(() => {
       const now = performance.now()
-      for (const call of this.#pending) if (now >= call.deadline) call.expire()
+      const stalled = now - this.#lastTick - DEADLINE_TICK_MS
+      this.#lastTick = now
+      for (const call of this.#pending) {
+        if (stalled > STALL_MS) call.deadline += stalled
+        if (now >= call.deadline) call.expire()
+      }
       if (this.#pending.size === 0) {
         clearInterval(this.#ticker)
         this.#ticker = undefined
