@@ -348,19 +348,19 @@ describe.runIf(redisServerAvailable)('faults on a private Redis server', () => {
     expect(await cache.get('k')).toMatchObject({ status: 'hit', value: 'value' })
   })
 
-  it('a deadline is the store\'s time, not this process\'s: calls in flight across a 1 s stall of the event loop (readTimeout 0.2) are answered, nothing reported', async () => {
+  it('a deadline is the store\'s time, not this process\'s: calls in flight across a 1.5 s stall of the event loop (readTimeout 0.5) are answered, nothing reported', async () => {
     const s = await server()
     const prefix = uniquePrefix('stall')
     const writer = cacheOn(s, { prefix })
     const keys = ['/a', '/b', '/c', '/d', '/e']
     for (const key of keys) expect(await writer.cache.set(key, `page ${key}`, { tags: ['posts'] })).toBe(true)
-    const { cache, errors } = cacheOn(s, { prefix, readTimeout: 0.2, circuitBreaker: { failures: 3 } })
+    const { cache, errors } = cacheOn(s, { prefix, readTimeout: 0.5, circuitBreaker: { failures: 3 } })
     // Connected, and none of the keys in its L1.
     expect(await cache.set('other', 1)).toBe(true)
     const reads = keys.map((key) => cache.get(key))
     const write = cache.set('/during', 'written')
     // A long synchronous task (a big render): Redis answers within a millisecond, the replies wait unread.
-    const until = performance.now() + 1000
+    const until = performance.now() + 1500
     while (performance.now() < until) {
       // busy
     }
@@ -370,6 +370,40 @@ describe.runIf(redisServerAvailable)('faults on a private Redis server', () => {
     expect(await write).toBe(true)
     expect(errors.map((e) => e.message)).toEqual([])
     expect(cache.stats().circuit).toBe('closed')
+  })
+
+  it('a loop late on every tick (overload) still fails the calls of a silent store (DEBUG SLEEP 3): a miss long before Redis wakes', async () => {
+    const s = await server(['--enable-debug-command', 'yes'])
+    const prefix = uniquePrefix('late-loop')
+    const writer = cacheOn(s, { prefix })
+    expect(await writer.cache.set('k', 'value')).toBe(true)
+    const { cache, errors } = cacheOn(s, { prefix, readTimeout: 0.2 })
+    expect(await cache.set('other', 1)).toBe(true)
+    const raw = await rawClient(s.url)
+    const sleeping = raw.sendCommand(['DEBUG', 'SLEEP', '3'])
+    await waitFor('Redis to fall asleep', async () => !(await pingOnce(s.port, 100)), 500, 1)
+    // Every turn of the loop now holds it for 80 ms: each deadline tick comes late, as after a stall.
+    const hog = setInterval(() => {
+      const until = performance.now() + 80
+      while (performance.now() < until) {
+        // busy
+      }
+    }, 1)
+    const started = performance.now()
+    let got: unknown
+    try {
+      got = await cache.get('k')
+    } finally {
+      clearInterval(hog)
+    }
+    const took = elapsed(started)
+    await sleeping
+    await raw.quit()
+    console.log(`[faults] get from a sleeping Redis, loop held 80 ms per turn (readTimeout 0.2): ${got === undefined ? 'miss' : 'answered'} after ${took.toFixed(0)} ms`)
+    // A stall earns a call its deadline once more, not for ever: Redis sleeps for 3 s, the read gave up long before.
+    expect(got).toBeUndefined()
+    expect(took).toBeLessThan(2500)
+    expect(errors.some((e) => e.code === 'E_STORE_READ' && /deadline/.test(e.message))).toBe(true)
   })
 
   // Two breaker settings: with the default one the lease request is one failure among others; with

@@ -28,6 +28,10 @@ type Kind = 'read' | 'lease' | 'write'
 
 interface PendingCall {
   deadline: number
+  /** Its deadline's length, given once more after a stall (see #watchDeadlines). */
+  readonly ms: number
+  /** Whether it had that second deadline already. */
+  graced: boolean
   expire(): void
 }
 
@@ -119,6 +123,8 @@ export class GuardedDriver implements Driver {
     return new Promise<T>((resolve, reject) => {
       const call: PendingCall = {
         deadline: performance.now() + ms,
+        ms,
+        graced: false,
         expire: () => {
           const error = new IsrCacheError(code, `${what} missed its ${ms} ms deadline; is the ${this.name} store reachable?`)
           missedDeadlines.add(error)
@@ -153,22 +159,30 @@ export class GuardedDriver implements Driver {
    * Deadlines: one shared ticker for all calls in flight instead of a timer per call (a timer per call costs
    * more than the rest of a cache hit's bookkeeping). Precision: DEADLINE_TICK_MS.
    *
-   * A deadline bounds the store's time, not this process's: when the ticker runs late by more than STALL_MS,
-   * the event loop stood still, and the replies that came meanwhile wait unread in their sockets (timers run
-   * before the poll phase that reads them). Every pending deadline then moves by the stall. Without that, a
-   * render that held the loop for longer than readTimeout failed every store call in flight, answered or
-   * not, as missed deadlines: misses, reported errors, and a circuit opened on a healthy store.
+   * A deadline bounds the store's time, not this process's. When the ticker runs late by more than STALL_MS,
+   * the event loop stood still, and replies that came meanwhile wait unread in their sockets (timers run
+   * before the poll phase that reads them), or a command queued just before the stall has only just been
+   * sent. A call whose deadline passed during such a stall gets its deadline once more, from now, instead
+   * of failing unread. Once only, so that a loop that is late on every tick (overload) still fails a silent
+   * store's calls, within twice the deadline plus a stall. Without it, a render that held the loop for
+   * longer than readTimeout failed every store call in flight, answered or not: misses, reported errors,
+   * and a circuit opened on a healthy store.
    */
   #watchDeadlines(): void {
     if (this.#ticker !== undefined) return
     this.#lastTick = performance.now()
     this.#ticker = setInterval(() => {
       const now = performance.now()
-      const stalled = now - this.#lastTick - DEADLINE_TICK_MS
+      const stalled = now - this.#lastTick - DEADLINE_TICK_MS > STALL_MS
       this.#lastTick = now
       for (const call of this.#pending) {
-        if (stalled > STALL_MS) call.deadline += stalled
-        if (now >= call.deadline) call.expire()
+        if (now < call.deadline) continue
+        if (stalled && !call.graced) {
+          call.graced = true
+          call.deadline = now + call.ms
+        } else {
+          call.expire()
+        }
       }
       if (this.#pending.size === 0) {
         clearInterval(this.#ticker)
