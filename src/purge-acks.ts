@@ -52,8 +52,10 @@ export class PurgeAcks {
     let settle!: (result: PurgeResult) => void
     const result = new Promise<PurgeResult>((resolve) => (settle = resolve))
     // Referenced: the purge's caller awaits this (a script must not exit before it answers). Bounded by
-    // purgeAckTimeout, and cleared as soon as every acknowledgement is in.
-    const timer = setTimeout(() => this.#finish(id), timeoutMs)
+    // purgeAckTimeout, and cleared as soon as every acknowledgement is in. On time, it finishes in the check
+    // phase: if this process's loop stood still past the bound, the acknowledgements that came meanwhile
+    // wait unread in their socket, and timers run before the poll phase that reads them.
+    const timer = setTimeout(() => setImmediate(() => this.#finish(id)), timeoutMs)
     this.#pending.set(id, {
       from: new Set(),
       self: false,

@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { createIsrCache } from '../src/index.js'
 import { REDIS_URL, dropPrefix, redisAvailable, uniquePrefix } from './support/redis.js'
 import { call, spawnWorker, stopWorker, type Worker } from './support/workers.js'
 
@@ -134,6 +135,37 @@ describe.runIf(redisAvailable)('purges acknowledged by every live instance (Redi
     expect((await call<PurgeReply>(purger, again.purge)).result).toEqual({ acknowledged: 3, live: 3, complete: true })
     expect(statusOf(await call<Lookup>(frozen, { op: 'get', key: again.key }))).toBe('miss')
   }, 60_000)
+
+  it('the purging instance itself stalled past purgeAckTimeout (a long render): the acknowledgement that came meanwhile is counted, complete', async () => {
+    const [other] = (await cluster(1, 'publisher-stall')) as [Worker]
+    const purger = createIsrCache({ store: REDIS_URL, prefix: prefixes.at(-1)! })
+    try {
+      // Both subscribed: a purge is acknowledged by the other process.
+      expect(await purger.revalidateTag('warm-up')).toEqual({ acknowledged: 1, live: 1, complete: true })
+      // The other instance is frozen while the purge is published, so that its acknowledgement comes only
+      // after this process is busy; then this process holds its loop for 600 ms (in the check phase, as a
+      // render answering a request would), past the 250 ms bound. The acknowledgement waits in the socket.
+      other.child.kill('SIGSTOP')
+      let stalled = false
+      const purged = purger.revalidateTag('stalled')
+      setTimeout(() => {
+        other.child.kill('SIGCONT')
+        setImmediate(() => {
+          const until = performance.now() + 600
+          while (performance.now() < until) {
+            // busy
+          }
+          stalled = true
+        })
+      }, 100)
+      const result = await purged
+      expect(stalled).toBe(true)
+      expect(result).toEqual({ acknowledged: 1, live: 1, complete: true })
+    } finally {
+      other.child.kill('SIGCONT')
+      await purger.close()
+    }
+  }, 30_000)
 })
 
 describe('purges on one SQLite file shared by processes', () => {
