@@ -322,24 +322,36 @@ describe.runIf(redisServerAvailable)('faults on a private Redis server', () => {
     expect(took).toBeLessThan(lease.ttl * 1000)
   })
 
-  it('answers within the read deadline while Redis is busy (DEBUG SLEEP 1): a miss in < 0.8 s, E_STORE_READ reported', async () => {
+  /**
+   * A private server where another cache wrote 'k', and a cache with `readTimeout: 0.2`, connected (a
+   * write's deadline is 5 s, connecting included), with 'k' not in its L1. `sleep(seconds)` puts Redis to
+   * sleep (DEBUG SLEEP) and resolves once it is: a PING on another connection goes unanswered (it answers in
+   * well under 1 ms otherwise); `awake` resolves when it woke.
+   */
+  async function readerOfSleepyRedis(name: string) {
     const s = await server(['--enable-debug-command', 'yes'])
-    const prefix = uniquePrefix('slow')
+    const prefix = uniquePrefix(name)
     const writer = cacheOn(s, { prefix })
     expect(await writer.cache.set('k', 'value')).toBe(true)
-    const { cache, errors } = cacheOn(s, { prefix, readTimeout: 0.2 })
-    // Connected (a write's deadline is 5 s, connecting included), and 'k' is not in its L1.
-    expect(await cache.set('other', 1)).toBe(true)
-    expect(errors).toEqual([])
-    const raw = await rawClient(s.url)
-    const sleeping = raw.sendCommand(['DEBUG', 'SLEEP', '1'])
-    // Redis is asleep once a PING on another connection goes unanswered (it answers in well under 1 ms otherwise).
-    await waitFor('Redis to fall asleep', async () => !(await pingOnce(s.port, 100)), 500, 1)
+    const reader = cacheOn(s, { prefix, readTimeout: 0.2 })
+    expect(await reader.cache.set('other', 1)).toBe(true)
+    expect(reader.errors).toEqual([])
+    const sleep = async (seconds: number): Promise<{ awake: Promise<void> }> => {
+      const raw = await rawClient(s.url)
+      const awake = raw.sendCommand(['DEBUG', 'SLEEP', String(seconds)]).then(() => raw.quit()).then(() => undefined)
+      await waitFor('Redis to fall asleep', async () => !(await pingOnce(s.port, 100)), 500, 1)
+      return { awake }
+    }
+    return { ...reader, sleep }
+  }
+
+  it('answers within the read deadline while Redis is busy (DEBUG SLEEP 1): a miss in < 0.8 s, E_STORE_READ reported', async () => {
+    const { cache, errors, sleep } = await readerOfSleepyRedis('slow')
+    const { awake } = await sleep(1)
     const started = performance.now()
     const got = await cache.get('k')
     const took = elapsed(started)
-    await sleeping
-    await raw.quit()
+    await awake
     console.log(`[faults] get during DEBUG SLEEP 1 (readTimeout 0.2): ${got === undefined ? 'miss' : got.status} after ${took.toFixed(0)} ms; reported ${JSON.stringify(errors.map((e) => e.message))}`)
     expect(got).toBeUndefined()
     expect(took).toBeLessThan(800)
@@ -373,15 +385,8 @@ describe.runIf(redisServerAvailable)('faults on a private Redis server', () => {
   })
 
   it('a loop late on every tick (overload) still fails the calls of a silent store (DEBUG SLEEP 3): a miss long before Redis wakes', async () => {
-    const s = await server(['--enable-debug-command', 'yes'])
-    const prefix = uniquePrefix('late-loop')
-    const writer = cacheOn(s, { prefix })
-    expect(await writer.cache.set('k', 'value')).toBe(true)
-    const { cache, errors } = cacheOn(s, { prefix, readTimeout: 0.2 })
-    expect(await cache.set('other', 1)).toBe(true)
-    const raw = await rawClient(s.url)
-    const sleeping = raw.sendCommand(['DEBUG', 'SLEEP', '3'])
-    await waitFor('Redis to fall asleep', async () => !(await pingOnce(s.port, 100)), 500, 1)
+    const { cache, errors, sleep } = await readerOfSleepyRedis('late-loop')
+    const { awake } = await sleep(3)
     // Every turn of the loop now holds it for 80 ms: each deadline tick comes late, as after a stall.
     const hog = setInterval(() => {
       const until = performance.now() + 80
@@ -397,8 +402,7 @@ describe.runIf(redisServerAvailable)('faults on a private Redis server', () => {
       clearInterval(hog)
     }
     const took = elapsed(started)
-    await sleeping
-    await raw.quit()
+    await awake
     console.log(`[faults] get from a sleeping Redis, loop held 80 ms per turn (readTimeout 0.2): ${got === undefined ? 'miss' : 'answered'} after ${took.toFixed(0)} ms`)
     // A stall earns a call its deadline once more, not for ever: Redis sleeps for 3 s, the read gave up long before.
     expect(got).toBeUndefined()
