@@ -142,15 +142,15 @@ describe.runIf(redisAvailable)('purges acknowledged by every live instance (Redi
     try {
       // Both subscribed: a purge is acknowledged by the other process.
       expect(await purger.revalidateTag('warm-up')).toEqual({ acknowledged: 1, live: 1, complete: true })
-      // The other instance is frozen while the purge is published, so that its acknowledgement comes only
-      // after this process is busy; then this process holds its loop for 600 ms (in the check phase, as a
-      // render answering a request would), past the 250 ms bound. The acknowledgement waits in the socket.
+      // The other instance is frozen while the purge is published, and resumed only once this process is
+      // busy: it holds its loop for 600 ms (in the check phase, as a render answering a request would), past
+      // the 250 ms bound. So the acknowledgement can only come during the stall, and waits in the socket.
       other.child.kill('SIGSTOP')
       let stalled = false
       const purged = purger.revalidateTag('stalled')
       setTimeout(() => {
-        other.child.kill('SIGCONT')
         setImmediate(() => {
+          other.child.kill('SIGCONT')
           const until = performance.now() + 600
           while (performance.now() < until) {
             // busy

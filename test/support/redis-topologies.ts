@@ -48,16 +48,19 @@ export interface PrivateCluster {
   close(): Promise<void>
 }
 
-function clusterArgs(): string[] {
+async function clusterArgs(): Promise<string[]> {
   // A short node timeout: a killed master is failed over in about 2 s instead of 15.
   // Validity factor 0: a replica always takes over (a test may kill a master moments after it synced).
-  return ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '1500', '--cluster-replica-validity-factor', '0']
+  // The bus port named too (Redis 7): by default it is the port + 10000, which freePort never checked, and
+  // which lands in the kernel's ephemeral range where an outgoing connection may hold it (seen in CI).
+  const args = ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '1500', '--cluster-replica-validity-factor', '0']
+  return [...args, '--cluster-port', String(await freePort())]
 }
 
 /** Starts `masters` masters with `replicasPerMaster` replicas each, joined with `redis-cli --cluster create`. */
 export async function startPrivateCluster(masters = 3, replicasPerMaster = 1): Promise<PrivateCluster> {
   const count = masters * (1 + replicasPerMaster)
-  const nodes = await Promise.all(Array.from({ length: count }, () => startPrivateRedis({ args: clusterArgs() })))
+  const nodes = await Promise.all(Array.from({ length: count }, async () => startPrivateRedis({ args: await clusterArgs() })))
   const close = () => Promise.all(nodes.map((node) => node.close())).then(() => undefined)
   try {
     const created = spawnSync(
