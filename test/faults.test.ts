@@ -56,6 +56,18 @@ function writeOnce(what: string, write: () => Promise<boolean>): Promise<number>
   return waitFor(what, write, 10_000, 50)
 }
 
+/**
+ * Puts a private server to sleep for `seconds` (DEBUG SLEEP, on a raw client of its own) and resolves once
+ * it sleeps: a PING on another connection goes unanswered (it answers in well under 1 ms otherwise).
+ * `awake` settles when Redis woke; `raw` stays open for the caller's own commands, and is the caller's to quit.
+ */
+async function putToSleep(s: PrivateRedis, seconds: number) {
+  const raw = await rawClient(s.url)
+  const awake = raw.sendCommand(['DEBUG', 'SLEEP', String(seconds)])
+  await waitFor('Redis to fall asleep', async () => !(await pingOnce(s.port, 100)), 500, 1)
+  return { raw, awake }
+}
+
 describe.runIf(redisServerAvailable)('faults on a private Redis server', () => {
   const servers: PrivateRedis[] = []
   const caches: IsrCache[] = []
@@ -323,10 +335,8 @@ describe.runIf(redisServerAvailable)('faults on a private Redis server', () => {
   })
 
   /**
-   * A private server where another cache wrote 'k', and a cache with `readTimeout: 0.2`, connected (a
-   * write's deadline is 5 s, connecting included), with 'k' not in its L1. `sleep(seconds)` puts Redis to
-   * sleep (DEBUG SLEEP) and resolves once it is: a PING on another connection goes unanswered (it answers in
-   * well under 1 ms otherwise); `awake` resolves when it woke.
+   * A private server (DEBUG enabled) where another cache wrote 'k', and a cache with `readTimeout: 0.2`,
+   * connected (a write's deadline is 5 s, connecting included), with 'k' not in its L1.
    */
   async function readerOfSleepyRedis(name: string) {
     const s = await server(['--enable-debug-command', 'yes'])
@@ -336,22 +346,17 @@ describe.runIf(redisServerAvailable)('faults on a private Redis server', () => {
     const reader = cacheOn(s, { prefix, readTimeout: 0.2 })
     expect(await reader.cache.set('other', 1)).toBe(true)
     expect(reader.errors).toEqual([])
-    const sleep = async (seconds: number): Promise<{ awake: Promise<void> }> => {
-      const raw = await rawClient(s.url)
-      const awake = raw.sendCommand(['DEBUG', 'SLEEP', String(seconds)]).then(() => raw.quit()).then(() => undefined)
-      await waitFor('Redis to fall asleep', async () => !(await pingOnce(s.port, 100)), 500, 1)
-      return { awake }
-    }
-    return { ...reader, sleep }
+    return { s, ...reader }
   }
 
   it('answers within the read deadline while Redis is busy (DEBUG SLEEP 1): a miss in < 0.8 s, E_STORE_READ reported', async () => {
-    const { cache, errors, sleep } = await readerOfSleepyRedis('slow')
-    const { awake } = await sleep(1)
+    const { s, cache, errors } = await readerOfSleepyRedis('slow')
+    const { raw, awake } = await putToSleep(s, 1)
     const started = performance.now()
     const got = await cache.get('k')
     const took = elapsed(started)
     await awake
+    await raw.quit()
     console.log(`[faults] get during DEBUG SLEEP 1 (readTimeout 0.2): ${got === undefined ? 'miss' : got.status} after ${took.toFixed(0)} ms; reported ${JSON.stringify(errors.map((e) => e.message))}`)
     expect(got).toBeUndefined()
     expect(took).toBeLessThan(800)
@@ -385,8 +390,8 @@ describe.runIf(redisServerAvailable)('faults on a private Redis server', () => {
   })
 
   it('a loop late on every tick (overload) still fails the calls of a silent store (DEBUG SLEEP 3): a miss long before Redis wakes', async () => {
-    const { cache, errors, sleep } = await readerOfSleepyRedis('late-loop')
-    const { awake } = await sleep(3)
+    const { s, cache, errors } = await readerOfSleepyRedis('late-loop')
+    const { raw, awake } = await putToSleep(s, 3)
     // Every turn of the loop now holds it for 80 ms: each deadline tick comes late, as after a stall.
     const hog = setInterval(() => {
       const until = performance.now() + 80
@@ -403,6 +408,7 @@ describe.runIf(redisServerAvailable)('faults on a private Redis server', () => {
     }
     const took = elapsed(started)
     await awake
+    await raw.quit()
     console.log(`[faults] get from a sleeping Redis, loop held 80 ms per turn (readTimeout 0.2): ${got === undefined ? 'miss' : 'answered'} after ${took.toFixed(0)} ms`)
     // A stall earns a call its deadline once more, not for ever: Redis sleeps for 3 s, the read gave up long before.
     expect(got).toBeUndefined()
@@ -421,9 +427,7 @@ describe.runIf(redisServerAvailable)('faults on a private Redis server', () => {
     const lease = { ttl: 3 }
     const a = cacheOn(s, { prefix, lease, readTimeout: 0.1, writeTimeout: 0.1, ...(circuitBreaker ? { circuitBreaker } : {}) })
     await writeOnce('A to connect and write', () => a.cache.set('other', 1))
-    const raw = await rawClient(s.url)
-    const sleeping = raw.sendCommand(['DEBUG', 'SLEEP', '0.6'])
-    await waitFor('Redis to fall asleep', async () => !(await pingOnce(s.port, 100)), 500, 1)
+    const { raw, awake: sleeping } = await putToSleep(s, 0.6)
     // A renders 'k' while Redis sleeps: its read and lease request miss their deadlines (fail open), but they
     // were sent, and Redis runs them when it wakes up.
     expect(await a.cache.getOrSet('k', () => 'rendered by A', { tags: ['t'] })).toMatchObject({ status: 'miss', value: 'rendered by A' })
@@ -467,9 +471,7 @@ describe.runIf(redisServerAvailable)('faults on a private Redis server', () => {
     await sleep(1100) // 'p' is stale now, and both L1 copies are past their re-check age
     let renders = 0
     const render = () => `v2 (render ${++renders})`
-    const raw = await rawClient(s.url)
-    const sleeping = raw.sendCommand(['DEBUG', 'SLEEP', '0.6'])
-    await waitFor('Redis to fall asleep', async () => !(await pingOnce(s.port, 100)), 500, 1)
+    const { raw, awake: sleeping } = await putToSleep(s, 0.6)
     // Each instance's read misses its deadline and serves its L1 copy, stale; its lease request misses its
     // deadline too. Nobody knows who holds the lease: nobody renders.
     const during = await Promise.all([a.cache.getOrSet('p', render), b.cache.getOrSet('p', render), a.cache.acquireLease('p'), b.cache.acquireLease('p')])
@@ -544,9 +546,8 @@ describe.runIf(redisServerAvailable)('faults on a private Redis server', () => {
     if (mode === 'stopped') {
       await s.stop()
     } else {
-      const raw = await rawClient(s.url)
-      sleeping = raw.sendCommand(['DEBUG', 'SLEEP', '1.5']).finally(() => raw.quit())
-      await waitFor('Redis to fall asleep', async () => !(await pingOnce(s.port, 100)), 500, 1)
+      const { raw, awake } = await putToSleep(s, 1.5)
+      sleeping = awake.finally(() => raw.quit())
     }
 
     // Each read of a key not held locally fails (at once, or at its deadline) until the third opens the circuit.
