@@ -6,24 +6,24 @@ import { readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 
 /**
- * Where the kernel picks ports of its own (Linux): every outgoing connection's local port, and `listen(0)`.
+ * Where the kernel starts picking ports of its own (Linux): every outgoing connection's local port, and `listen(0)`.
  * A port from `listen(0)` is free the moment it is read, but any connection made before the server binds
  * it may take it as its local port: `EADDRINUSE` at start-up, seen in CI while other suites ran load.
  */
-function ephemeralRange() {
+function ephemeralLow() {
   try {
-    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number)
-    if (Number.isInteger(low) && Number.isInteger(high) && low > 2048) return { low, high }
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0])
+    if (Number.isInteger(low) && low > 2048) return low
   } catch {
     // Not Linux: no range to stay out of that we know of.
   }
   return undefined
 }
 
-const ephemeral = ephemeralRange()
+const low = ephemeralLow()
 /** The ports handed out come from just below the ephemeral range, where only servers that name a port compete. */
-const span = ephemeral === undefined ? 0 : Math.min(12_000, ephemeral.low - 1025)
-const first = ephemeral === undefined ? 0 : ephemeral.low - span
+const span = low === undefined ? 0 : Math.min(12_000, low - 1025)
+const first = low === undefined ? 0 : low - span
 /** Where this process starts walking: spread by pid, so that test files running side by side rarely meet. */
 let next = (process.pid * 7919) % Math.max(span, 1)
 const handedOut = new Set()
